@@ -1,0 +1,228 @@
+"""One thin coroutine per route: parse the request, call the store, answer 200.
+
+Errors are raised (`errors.ApiError`) and turned into answers by `app.error_middleware` alone.
+Anything that may take long (re-reading files, building JSON for a long series, zipping,
+unpacking) runs in a worker thread so the event loop keeps serving writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import quote
+
+import numpy as np
+from aiohttp import web
+
+from . import API_VERSION, __version__, jsonio
+from .backup import remove_quietly, write_zip
+from .config import Config
+from .downsample import keep_extremes
+from .errors import BadRequest, NotFound
+from .names import check_experiment_name
+from .params import (
+    parse_bool,
+    parse_count,
+    parse_histogram_body,
+    parse_scalar_body,
+    require_query,
+)
+from .reader import ExperimentIndex
+from .store import ExperimentStore
+from .uploads import receive_archive
+
+CONFIG_KEY = web.AppKey("config", Config)
+STORE_KEY = web.AppKey("store", ExperimentStore)
+
+JSON = "application/json"
+VERSION_HEADER = "X-Crayon-Bridge-Version"
+
+
+def _json(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type=JSON)
+
+
+async def _read_json(request: web.Request):
+    return jsonio.loads(await request.read())
+
+
+def _experiment_param(request: web.Request) -> str:
+    return require_query(request.query, "xp")
+
+
+async def get_version(request: web.Request) -> web.Response:
+    """`GET /`: the Crayon API version, exactly as stock clients expect it."""
+    return web.Response(text=API_VERSION, headers={VERSION_HEADER: __version__})
+
+
+async def get_data(request: web.Request) -> web.Response:
+    """`GET /data`: all experiment names; with `xp`, that experiment's metric names."""
+    store = request.app[STORE_KEY]
+    name = request.query.get("xp")
+    if name is None:
+        return _json(jsonio.dumps(store.names()))
+    info = await asyncio.to_thread(store.read, name, _metric_names)
+    return _json(jsonio.dumps(info))
+
+
+def _metric_names(index: ExperimentIndex) -> dict[str, list[str]]:
+    return {"scalars": sorted(index.scalars), "histograms": sorted(index.histograms)}
+
+
+async def post_data(request: web.Request) -> web.Response:
+    """`POST /data`: create the experiment named by the JSON string body."""
+    store = request.app[STORE_KEY]
+    name = check_experiment_name(await _read_json(request))
+    await asyncio.to_thread(store.create, name)
+    return web.Response(text="ok")
+
+
+async def delete_data(request: web.Request) -> web.Response:
+    """`DELETE /data?xp=`: delete the experiment and all its files."""
+    store = request.app[STORE_KEY]
+    await asyncio.to_thread(store.delete, _experiment_param(request))
+    return web.Response(text="ok")
+
+
+async def _store(request: web.Request, append, *args) -> None:
+    """Run an append inline (a write to the page cache is cheap) or, with fsync, in a thread."""
+    if request.app[CONFIG_KEY].fsync:
+        await asyncio.to_thread(append, *args)
+    else:
+        append(*args)
+
+
+async def post_scalars(request: web.Request) -> web.Response:
+    """`POST /data/scalars?xp=[&name=]`: one point, a list of points, or points by metric."""
+    config = request.app[CONFIG_KEY]
+    experiment = request.app[STORE_KEY].get(_experiment_param(request))
+    batch = parse_scalar_body(await _read_json(request), request.query.get("name"), config.limits)
+    await _store(request, experiment.append_scalars, batch)
+    return web.Response(text="ok")
+
+
+async def get_scalars(request: web.Request) -> web.Response:
+    """`GET /data/scalars?xp=&name=[&after=][&max_points=]`: `[[wall_time, step, value], ...]`."""
+    store = request.app[STORE_KEY]
+    name = require_query(request.query, "name")
+    after = parse_count(request.query, "after") or 0
+    max_points = parse_count(request.query, "max_points")
+    body = await asyncio.to_thread(
+        store.read,
+        _experiment_param(request),
+        lambda index: _scalar_rows_json(index, name, after, max_points),
+    )
+    return _json(body)
+
+
+def _series(series_by_name: dict, name: str, kind: str):
+    series = series_by_name.get(name)
+    if series is None:
+        raise NotFound(f"unknown {kind} metric {name!r}")
+    return series
+
+
+def _scalar_rows_json(
+    index: ExperimentIndex, name: str, after: int, max_points: int | None
+) -> bytes:
+    wall_time, step, value = _series(index.scalars, name, "scalar").columns(start=after)
+    if max_points is not None:
+        keep = keep_extremes(value, max_points)
+        wall_time, step, value = wall_time[keep], step[keep], value[keep]
+    has_non_finite = not (np.isfinite(value).all() and np.isfinite(wall_time).all())
+    rows = zip(
+        jsonio.column_list(wall_time),
+        step.tolist(),
+        jsonio.column_list(value),
+        strict=True,
+    )
+    return jsonio.dumps_rows(list(rows), has_placeholders=has_non_finite)
+
+
+async def post_histograms(request: web.Request) -> web.Response:
+    """`POST /data/histograms?xp=&name=[&tobuild=]`: one histogram or a list of them."""
+    config = request.app[CONFIG_KEY]
+    experiment = request.app[STORE_KEY].get(_experiment_param(request))
+    name = require_query(request.query, "name")
+    tobuild = parse_bool(request.query, "tobuild")
+    points = parse_histogram_body(await _read_json(request), name, tobuild, config.limits)
+    await _store(request, experiment.append_histograms, name, points)
+    return web.Response(text="ok")
+
+
+async def get_histograms(request: web.Request) -> web.Response:
+    """`GET /data/histograms?xp=&name=[&after=]`: `[[wall_time, step, [min, max, ...]], ...]`."""
+    store = request.app[STORE_KEY]
+    name = require_query(request.query, "name")
+    after = parse_count(request.query, "after") or 0
+    body = await asyncio.to_thread(
+        store.read,
+        _experiment_param(request),
+        lambda index: jsonio.dumps_with_non_finite(
+            _series(index.histograms, name, "histogram").rows[after:]
+        ),
+    )
+    return _json(body)
+
+
+class _LoopSink:
+    """A file-like object for a worker thread that streams bytes into an aiohttp response."""
+
+    _FLUSH_AT = 256 << 10
+
+    def __init__(self, response: web.StreamResponse, loop: asyncio.AbstractEventLoop) -> None:
+        self._response = response
+        self._loop = loop
+        self._buffer = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        if len(self._buffer) >= self._FLUSH_AT:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self._buffer:
+            chunk, self._buffer = bytes(self._buffer), bytearray()
+            asyncio.run_coroutine_threadsafe(self._response.write(chunk), self._loop).result()
+
+
+async def get_backup(request: web.Request) -> web.StreamResponse:
+    """`GET /backup?xp=`: stream a zip of the experiment's event files (complete records only)."""
+    store = request.app[STORE_KEY]
+    name = _experiment_param(request)
+    snapshot = await asyncio.to_thread(store.snapshot, name)
+    try:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "application/zip",
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}.zip",
+            }
+        )
+        await response.prepare(request)
+        sink = _LoopSink(response, asyncio.get_running_loop())
+        await asyncio.to_thread(write_zip, snapshot, sink)
+    finally:
+        for _, handle, _ in snapshot:
+            handle.close()
+    await response.write_eof()
+    return response
+
+
+async def post_backup(request: web.Request) -> web.Response:
+    """`POST /backup?xp=&force=true`: replace (or create) the experiment from a backup zip."""
+    config = request.app[CONFIG_KEY]
+    store = request.app[STORE_KEY]
+    name = check_experiment_name(_experiment_param(request))
+    if not parse_bool(request.query, "force"):
+        raise BadRequest(
+            "restoring a backup drops all current data of the experiment; "
+            "add force=true to the query to confirm"
+        )
+    upload = store.staging / f"upload-{uuid.uuid4().hex}.zip"
+    try:
+        await receive_archive(request, upload, config.archive_limits.max_upload_bytes)
+        await asyncio.to_thread(store.restore, name, upload, config.archive_limits)
+    finally:
+        remove_quietly(upload)
+    return web.Response(text="ok")

@@ -1,0 +1,75 @@
+"""TFRecord framing: the container format of TensorBoard event files.
+
+A record on disk is, little-endian:
+
+    uint64  length of the payload
+    uint32  masked CRC32C of those 8 length bytes
+    bytes   the payload (one serialized `Event`)
+    uint32  masked CRC32C of the payload
+
+A record is always written with one `write` call, so a crash leaves at worst one torn record at
+the end of a file, which readers skip and never mistake for data.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import google_crc32c
+
+HEADER_SIZE = 12  # length + its CRC
+FOOTER_SIZE = 4  # payload CRC
+FRAMING_SIZE = HEADER_SIZE + FOOTER_SIZE
+
+_LENGTH = struct.Struct("<Q")
+_HEADER = struct.Struct("<QI")
+_CRC = struct.Struct("<I")
+_MASK_DELTA = 0xA282EAD8
+
+
+class CorruptRecordError(ValueError):
+    """A complete record whose length or payload CRC does not match: the file is damaged."""
+
+
+def masked_crc32c(data: bytes) -> int:
+    """Return TensorFlow's masked CRC32C of `data` (the CRC rotated right by 15, plus a delta)."""
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def frame(payload: bytes) -> bytes:
+    """Return `payload` framed as one TFRecord."""
+    length = _LENGTH.pack(len(payload))
+    return b"".join(
+        (length, _CRC.pack(masked_crc32c(length)), payload, _CRC.pack(masked_crc32c(payload)))
+    )
+
+
+def iter_payloads(buffer: bytes, start: int = 0) -> Iterator[tuple[bytes, int]]:
+    """Yield `(payload, end_offset)` for each complete record in `buffer` from `start`.
+
+    Stops quietly at a torn tail (a record whose bytes are not all there yet): the caller resumes
+    from the last `end_offset` once more bytes arrive.
+
+    Raises:
+        CorruptRecordError: a complete record fails its CRC check.
+    """
+    size = len(buffer)
+    pos = start
+    unpack_header = _HEADER.unpack_from
+    unpack_crc = _CRC.unpack_from
+    while pos + HEADER_SIZE <= size:
+        length, length_crc = unpack_header(buffer, pos)
+        end = pos + HEADER_SIZE + length + FOOTER_SIZE
+        if end > size:
+            if masked_crc32c(buffer[pos : pos + 8]) != length_crc:
+                raise CorruptRecordError(f"bad length checksum at offset {pos}")
+            return
+        payload = buffer[pos + HEADER_SIZE : end - FOOTER_SIZE]
+        if masked_crc32c(payload) != unpack_crc(buffer, end - FOOTER_SIZE)[0]:
+            if masked_crc32c(buffer[pos : pos + 8]) != length_crc:
+                raise CorruptRecordError(f"bad length checksum at offset {pos}")
+            raise CorruptRecordError(f"bad payload checksum at offset {pos}")
+        yield payload, end
+        pos = end
