@@ -131,3 +131,23 @@ def server_factory(logdir: Path) -> Iterator[callable]:
 def live_server(server_factory) -> LiveServer:
     """A running bridge process on a fresh logdir, without TensorBoard."""
     return server_factory()
+
+
+@pytest.fixture
+async def client(aiohttp_client, logdir: Path):
+    """An in-process test client of the bridge app on a fresh logdir."""
+    from crayon_bridge.app import create_app
+    from crayon_bridge.config import Config
+
+    return await aiohttp_client(create_app(Config(logdir=logdir)))
+
+
+async def assert_api_error(response, status: int, *fragments: str) -> str:
+    """Assert an error answer: its status, text/plain, and that its message holds `fragments`."""
+    text = await response.text()
+    assert response.status == status, text
+    assert response.content_type == "text/plain", response.content_type
+    assert text.strip(), "an error answer must carry a message"
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in {text!r}"
+    return text
