@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +38,18 @@ class HistogramPoint:
     wall_time: float
     step: int
     histogram: Histogram
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarColumns:
+    """Many points of one scalar metric as numpy columns, for batches encoded all at once.
+
+    `wall_time` float64 (finite, non-zero), `step` int64 (>= 0), `value` float32; equal lengths.
+    """
+
+    wall_time: Any
+    step: Any
+    value: Any
+
+    def __len__(self) -> int:
+        return len(self.step)
