@@ -17,7 +17,7 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
-from . import tfrecord
+from . import bulkdecode, tfrecord
 from .events import EventDecoder, parse_simple_scalar
 from .series import HistogramSeries, ScalarSeries
 
@@ -98,10 +98,17 @@ class ExperimentIndex:
             handle.seek(progress.offset)
             data = handle.read()
         base = progress.offset
+
+        def advance(end: int) -> None:
+            progress.offset = base + end
+
         try:
-            for payload, end in tfrecord.iter_payloads(data):
-                self._add_event(parsed, payload)
-                progress.offset = base + end
+            bulkdecode.scan(
+                data,
+                lambda payload: self._add_event(parsed, payload),
+                lambda tag, *columns: self._series_for(parsed, tag).extend(*columns),
+                advance,
+            )
         except (tfrecord.CorruptRecordError, DecodeError) as exc:
             progress.damaged = True
             log.warning(
@@ -111,15 +118,19 @@ class ExperimentIndex:
                 exc,
             )
 
+    @staticmethod
+    def _series_for(parsed: _Parsed, tag: bytes) -> ScalarSeries:
+        series = parsed.tag_names.get(tag)
+        if series is None:
+            name = tag.decode("utf-8", "replace")
+            series = parsed.tag_names[tag] = parsed.scalars.setdefault(name, ScalarSeries())
+        return series
+
     def _add_event(self, parsed: _Parsed, payload: bytes) -> None:
         fast = parse_simple_scalar(payload)
         if fast is not None:
             wall_time, step, tag, value = fast
-            series = parsed.tag_names.get(tag)
-            if series is None:
-                series = parsed.scalars.setdefault(tag.decode("utf-8", "replace"), ScalarSeries())
-                parsed.tag_names[tag] = series
-            series.append(wall_time, step, value)
+            self._series_for(parsed, tag).append(wall_time, step, value)
             return
         for item in parsed.decoder.decode(payload):
             if item.scalar is not None:

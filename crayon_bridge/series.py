@@ -32,6 +32,12 @@ class ScalarSeries:
         self.step.append(step)
         self.value.append(value)
 
+    def extend(self, wall_time: np.ndarray, step: np.ndarray, value: np.ndarray) -> None:
+        """Add many points at the end, from numpy columns."""
+        self.wall_time.frombytes(wall_time.astype("=f8").tobytes())
+        self.step.frombytes(step.astype("=i8").tobytes())
+        self.value.frombytes(value.astype("=f4").tobytes())
+
     def columns(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, ...]:
         """Return copies of `(wall_time, step, value)` for points `start:stop`.
 

@@ -76,7 +76,8 @@ def iter_payloads(buffer: bytes, start: int = 0) -> Iterator[tuple[bytes, int]]:
         pos = end
 
 
-def _mask_crcs(crcs: np.ndarray) -> np.ndarray:
+def mask_crcs(crcs: np.ndarray) -> np.ndarray:
+    """Return TensorFlow's masked form of many CRC32C values at once."""
     crcs = crcs.astype(np.uint64)
     rotated = ((crcs >> 15) | (crcs << 17)) & 0xFFFFFFFF
     return ((rotated + _MASK_DELTA) & 0xFFFFFFFF).astype("<u4")
@@ -101,5 +102,5 @@ def frame_rows(payloads: np.ndarray) -> np.ndarray:
         dtype=np.uint64,
         count=count,
     )
-    records[:, HEADER_SIZE + length :] = _mask_crcs(crcs).view(np.uint8).reshape(count, 4)
+    records[:, HEADER_SIZE + length :] = mask_crcs(crcs).view(np.uint8).reshape(count, 4)
     return records
