@@ -12,7 +12,8 @@ from . import handlers
 from .auth import CHALLENGE, check_token
 from .config import Config
 from .errors import ApiError
-from .handlers import CONFIG_KEY, STORE_KEY
+from .handlers import CONFIG_KEY, ROWS_CACHE_KEY, STORE_KEY
+from .rowcache import RowsCache
 from .store import ExperimentStore
 from .tensorboard_proc import tensorboard_child
 
@@ -84,6 +85,7 @@ def create_app(config: Config) -> web.Application:
         middlewares=[error_middleware, token_middleware],
     )
     app[CONFIG_KEY] = config
+    app[ROWS_CACHE_KEY] = RowsCache()
     app.cleanup_ctx.append(_store_context)
     if config.tensorboard:
         app.cleanup_ctx.append(tensorboard_child)

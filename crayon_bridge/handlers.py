@@ -11,7 +11,6 @@ import asyncio
 import uuid
 from urllib.parse import quote
 
-import numpy as np
 from aiohttp import web
 
 from . import API_VERSION, __version__, jsonio
@@ -28,11 +27,13 @@ from .params import (
     require_query,
 )
 from .reader import ExperimentIndex
+from .rowcache import RowsCache
 from .store import ExperimentStore
 from .uploads import receive_archive
 
 CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", ExperimentStore)
+ROWS_CACHE_KEY = web.AppKey("rows_cache", RowsCache)
 
 JSON = "application/json"
 VERSION_HEADER = "X-Crayon-Bridge-Version"
@@ -101,18 +102,27 @@ async def post_scalars(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-async def get_scalars(request: web.Request) -> web.Response:
+async def get_scalars(request: web.Request) -> web.StreamResponse:
     """`GET /data/scalars?xp=&name=[&after=][&max_points=]`: `[[wall_time, step, value], ...]`."""
     store = request.app[STORE_KEY]
+    cache = request.app[ROWS_CACHE_KEY]
     name = require_query(request.query, "name")
     after = parse_count(request.query, "after") or 0
     max_points = parse_count(request.query, "max_points")
-    body = await asyncio.to_thread(
+    pieces = await asyncio.to_thread(
         store.read,
         _experiment_param(request),
-        lambda index: _scalar_rows_json(index, name, after, max_points),
+        lambda index: _scalar_rows_json(index, name, after, max_points, cache),
     )
-    return _json(body)
+    if len(pieces) == 1:
+        return _json(pieces[0])
+    response = web.StreamResponse(headers={"Content-Type": JSON})
+    response.content_length = sum(map(len, pieces))
+    await response.prepare(request)
+    for piece in pieces:
+        await response.write(piece)
+    await response.write_eof()
+    return response
 
 
 def _series(series_by_name: dict, name: str, kind: str):
@@ -123,20 +133,14 @@ def _series(series_by_name: dict, name: str, kind: str):
 
 
 def _scalar_rows_json(
-    index: ExperimentIndex, name: str, after: int, max_points: int | None
-) -> bytes:
-    wall_time, step, value = _series(index.scalars, name, "scalar").columns(start=after)
-    if max_points is not None:
-        keep = keep_extremes(value, max_points)
-        wall_time, step, value = wall_time[keep], step[keep], value[keep]
-    has_non_finite = not (np.isfinite(value).all() and np.isfinite(wall_time).all())
-    rows = zip(
-        jsonio.column_list(wall_time),
-        step.tolist(),
-        jsonio.column_list(value),
-        strict=True,
-    )
-    return jsonio.dumps_rows(list(rows), has_placeholders=has_non_finite)
+    index: ExperimentIndex, name: str, after: int, max_points: int | None, cache: RowsCache
+) -> list[bytes]:
+    series = _series(index.scalars, name, "scalar")
+    if max_points is None:
+        return cache.series_json(series, after)
+    wall_time, step, value = series.columns(start=after)
+    keep = keep_extremes(value, max_points)
+    return [jsonio.scalar_rows(wall_time[keep], step[keep], value[keep])]
 
 
 async def post_histograms(request: web.Request) -> web.Response:

@@ -50,8 +50,8 @@ def dumps(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
-def column_list(column: np.ndarray) -> list:
-    """Return a numpy column as a list for `dumps_rows`, non-finite floats as placeholders."""
+def _column_list(column: np.ndarray) -> list:
+    """Return a numpy column as a list, non-finite floats replaced by placeholders."""
     values = column.tolist()
     if column.dtype.kind == "f":
         for index in np.flatnonzero(~np.isfinite(column)).tolist():
@@ -59,13 +59,16 @@ def column_list(column: np.ndarray) -> list:
     return values
 
 
-def dumps_rows(rows: Any, *, has_placeholders: bool) -> bytes:
-    """Serialise rows built from `column_list`, turning placeholders into JSON tokens.
+def scalar_rows(wall_time: np.ndarray, step: np.ndarray, value: np.ndarray) -> bytes:
+    """Return `[[wall_time, step, value], ...]` as JSON, non-finite values as JSON tokens.
 
-    The rows hold only numbers, so a placeholder string cannot clash with real data.
+    Placeholder strings stand in for non-finite floats while orjson encodes; the rows hold only
+    numbers otherwise, so replacing the placeholders afterwards cannot touch real data.
     """
+    has_non_finite = not (np.isfinite(value).all() and np.isfinite(wall_time).all())
+    rows = list(zip(_column_list(wall_time), step.tolist(), _column_list(value), strict=True))
     body = orjson.dumps(rows)
-    if has_placeholders:
+    if has_non_finite:
         for placeholder, token in _NON_FINITE_TOKENS.items():
             body = body.replace(placeholder, token)
     return body

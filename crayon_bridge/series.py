@@ -7,18 +7,25 @@ turns into JSON without per-point Python objects lingering between requests.
 from __future__ import annotations
 
 from array import array
+from itertools import count
 
 import numpy as np
 
 from .models import HistogramPoint
 
+_tokens = count()
+
 
 class ScalarSeries:
-    """The points of one scalar metric, in logging order."""
+    """The points of one scalar metric, in logging order.
 
-    __slots__ = ("step", "value", "wall_time")
+    `token` names this series for caches: unlike `id()`, it is never reused by another series.
+    """
+
+    __slots__ = ("step", "token", "value", "wall_time")
 
     def __init__(self) -> None:
+        self.token = next(_tokens)
         self.wall_time = array("d")
         self.step = array("q")
         self.value = array("f")
