@@ -109,6 +109,8 @@ async def get_scalars(request: web.Request) -> web.StreamResponse:
     name = require_query(request.query, "name")
     after = parse_count(request.query, "after") or 0
     max_points = parse_count(request.query, "max_points")
+    if max_points == 0:
+        raise BadRequest("query parameter 'max_points' must be at least 1")
     pieces = await asyncio.to_thread(
         store.read,
         _experiment_param(request),

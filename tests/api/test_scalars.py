@@ -112,8 +112,17 @@ async def test_max_points_keeps_spikes_and_the_last_point(client, xp):
         ({"xp": "xp"}, 400, "'name' is required"),
         ({"xp": "xp", "name": "loss", "after": "-1"}, 400, "'after'"),
         ({"xp": "xp", "name": "loss", "max_points": "x"}, 400, "'max_points'"),
+        ({"xp": "xp", "name": "loss", "max_points": "0"}, 400, "at least 1"),
     ],
-    ids=["unknown-xp", "unknown-metric", "no-xp", "no-name", "bad-after", "bad-max-points"],
+    ids=[
+        "unknown-xp",
+        "unknown-metric",
+        "no-xp",
+        "no-name",
+        "bad-after",
+        "bad-max-points",
+        "zero-max-points",
+    ],
 )
 async def test_get_scalars_errors(client, xp, params, status, fragment):
     await post(client, [1.0, 0, 1.0], name="loss")
