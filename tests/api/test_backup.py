@@ -8,7 +8,7 @@ import zipfile
 import aiohttp
 import pytest
 
-from conftest import assert_api_error
+from bridge_support import assert_api_error
 from crayon_bridge import tfrecord
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_api_error
+from bridge_support import assert_api_error
 from crayon_bridge import API_VERSION, __version__
 
 

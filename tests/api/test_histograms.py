@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import assert_api_error
+from bridge_support import assert_api_error
 from crayon_bridge.histogram import build_histogram
 
 DBL_MAX = sys.float_info.max

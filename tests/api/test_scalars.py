@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import assert_api_error
+from bridge_support import assert_api_error
 
 
 def f32(value: float) -> float:

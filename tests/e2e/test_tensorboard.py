@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import free_port
+from bridge_support import free_port
 
 pytestmark = pytest.mark.e2e
 
