@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import handlers
+from . import handlers, metrics, openapi
 from .auth import CHALLENGE, check_token
 from .config import Config
 from .errors import ApiError
 from .handlers import CONFIG_KEY, ROWS_CACHE_KEY, STORE_KEY
+from .metrics import METRICS_KEY, error_log_line
+from .params import check_query_string
 from .rowcache import RowsCache
 from .store import ExperimentStore
 from .tensorboard_proc import tensorboard_child
@@ -33,8 +35,20 @@ ROUTES = [
     web.post("/backup", handlers.post_backup),
 ]
 
-# Routes anyone may call without the token: the liveness check stock clients start with.
-PUBLIC_ROUTES = {("GET", "/"), ("HEAD", "/")}
+# Operations, beside the Crayon API: the OpenAPI document and Prometheus metrics.
+OPS_ROUTES = [
+    web.get("/openapi.json", openapi.get_openapi),
+    web.get("/metrics", metrics.get_metrics),
+]
+
+# Routes anyone may call without the token: the liveness check stock clients start with, and
+# the API's description.
+PUBLIC_ROUTES = {
+    ("GET", "/"),
+    ("HEAD", "/"),
+    ("GET", "/openapi.json"),
+    ("HEAD", "/openapi.json"),
+}
 
 
 @web.middleware
@@ -44,26 +58,38 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        log.warning(
-            "%s %s -> %d %s (%.1f ms)",
-            request.method,
-            request.rel_url,
-            exc.status,
-            exc.message,
-            (time.perf_counter() - started) * 1000,
-        )
+        _log_error(request, exc.status, type(exc).__name__, exc.message, started)
         headers = {"WWW-Authenticate": CHALLENGE} if exc.status == 401 else None
-        return web.Response(status=exc.status, text=exc.message, headers=headers)
-    except web.HTTPException:
+        response = web.Response(status=exc.status, text=exc.message, headers=headers)
+        if exc.close_connection:
+            response.force_close()
+        return response
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            _log_error(request, exc.status, type(exc).__name__, exc.text or exc.reason, started)
         raise  # aiohttp's own 404/405/413 keep their status, text and headers
-    except Exception:
-        log.exception("%s %s -> 500", request.method, request.rel_url)
+    except Exception as exc:
+        _log_error(request, 500, "internal", repr(exc), started, exc_info=True)
         return web.Response(status=500, text="internal error (see the bridge's log)")
+
+
+def _log_error(
+    request: web.Request,
+    status: int,
+    kind: str,
+    message: str,
+    started: float,
+    exc_info: bool = False,
+) -> None:
+    """Log one structured line for an error answer (with the traceback for a 500), count it."""
+    request.app[METRICS_KEY].count_error(status, kind)
+    line = error_log_line(request, status, kind, message, time.perf_counter() - started)
+    log.log(logging.ERROR if status >= 500 else logging.WARNING, line, exc_info=exc_info)
 
 
 @web.middleware
 async def token_middleware(request: web.Request, handler) -> web.StreamResponse:
-    """Refuse requests without the configured token (all but the liveness check)."""
+    """Refuse requests without the configured token (all but `PUBLIC_ROUTES`)."""
     token = request.app[CONFIG_KEY].token
     if token and (request.method, request.path) not in PUBLIC_ROUTES:
         check_token(request.headers.get("Authorization"), token)
@@ -78,16 +104,32 @@ async def _store_context(app: web.Application) -> AsyncIterator[None]:
     store.close()
 
 
+@web.middleware
+async def query_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Refuse query strings that do not decode one way only (invalid UTF-8, repeats)."""
+    check_query_string(request.rel_url.raw_query_string)
+    return await handler(request)
+
+
 def create_app(config: Config) -> web.Application:
     """Build the bridge application for `config`."""
+    counters = metrics.Metrics()
     app = web.Application(
         client_max_size=config.max_body_bytes,
-        middlewares=[error_middleware, token_middleware],
+        middlewares=[
+            metrics.metrics_middleware(counters),
+            error_middleware,
+            token_middleware,
+            query_middleware,
+        ],
     )
     app[CONFIG_KEY] = config
     app[ROWS_CACHE_KEY] = RowsCache()
+    app[METRICS_KEY] = counters
+    app[openapi.DOCUMENT_KEY] = openapi.document_bytes(config)
     app.cleanup_ctx.append(_store_context)
     if config.tensorboard:
         app.cleanup_ctx.append(tensorboard_child)
     app.add_routes(ROUTES)
+    app.add_routes(OPS_ROUTES)
     return app

@@ -2,22 +2,32 @@
 
 A backup holds only complete records (the sizes come from the read index). A restore unpacks into
 the bridge's staging area, refuses anything that is not a plain event file or could escape its
-directory, caps entry count and unpacked size as it goes (a zip bomb stops within its first
-bytes over the cap), checks every record, and only then is the directory swapped in.
+directory, caps entry count (before parsing the central directory) and unpacked size as it goes,
+checks the record framing while unpacking (a zip bomb of junk stops at its first record, one of
+valid records at the size cap), then parses every record; only then is the directory swapped in.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import shutil
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from .errors import BadRequest, PayloadTooLarge, clip
+import google_crc32c
+
+from .errors import BadRequest, PayloadTooLarge, StorageError, clip
 from .reader import ExperimentIndex, is_event_file
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 _ENCRYPTED_FLAG = 0x1
@@ -50,11 +60,87 @@ def write_zip(files: Sequence[tuple[str, BinaryIO, int]], sink: BinaryIO) -> Non
     sink.flush()
 
 
+_ACCEPTED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MAX_FILE_NAME_BYTES = 255
+# What zipfile raises on damaged or hostile archive bytes (found by fuzzing it).
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    struct.error,
+    zlib.error,
+)
+# The end of central directory record, and the Zip64 locator and record it may point to.
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD_SIGNATURE = b"PK\x05\x06"
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_MAX_COMMENT = 0xFFFF
+# Generous central directory bytes per entry (46 fixed, the name, extra fields and a comment).
+_DIRECTORY_BYTES_PER_ENTRY = 4096
+# TFRecord framing (see tfrecord.py): length, its masked CRC32C, payload, its masked CRC32C.
+_RECORD_HEADER = struct.Struct("<QI")
+_RECORD_FOOTER = struct.Struct("<I")
+
+
+def _directory_size(handle: BinaryIO) -> tuple[int, int] | None:
+    """Return `(entries, central directory bytes)` as the end record states them, or None.
+
+    Read before `zipfile` parses the central directory, whose size is the cost of parsing it:
+    an archive of millions of tiny entries is refused without building millions of objects.
+    None (no end record found) is left for `zipfile` to report.
+    """
+    size = handle.seek(0, os.SEEK_END)
+    start = max(0, size - _EOCD.size - _MAX_COMMENT)
+    handle.seek(start)
+    tail = handle.read()
+    pos = len(tail) - _EOCD.size  # like zipfile: an end record without comment comes first
+    if pos < 0 or tail[pos : pos + 4] != _EOCD_SIGNATURE or tail[-2:] != b"\0\0":
+        pos = tail.rfind(_EOCD_SIGNATURE)
+    if pos < 0 or pos + _EOCD.size > len(tail):
+        return None
+    fields = _EOCD.unpack_from(tail, pos)
+    entries, directory_bytes = fields[4], fields[5]
+    # Like zipfile: a Zip64 locator right before the end record means the Zip64 end record
+    # right before the locator holds the real counts (whatever offset the locator states).
+    locator_at = pos - _ZIP64_LOCATOR.size
+    if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
+        handle.seek(max(0, start + locator_at - _ZIP64_EOCD.size))
+        record = handle.read(_ZIP64_EOCD.size)
+        if len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06":
+            zip64 = _ZIP64_EOCD.unpack(record)
+            entries, directory_bytes = zip64[7], zip64[8]
+    return entries, directory_bytes
+
+
+def _check_directory_size(archive_path: Path, limits: ArchiveLimits) -> None:
+    with open(archive_path, "rb") as handle:
+        stated = _directory_size(handle)
+    if stated is None:
+        return
+    entries, directory_bytes = stated
+    if entries > limits.max_entries:
+        raise PayloadTooLarge(f"archive has {entries} entries; at most {limits.max_entries}")
+    if directory_bytes > limits.max_entries * _DIRECTORY_BYTES_PER_ENTRY:
+        raise PayloadTooLarge(
+            f"archive's central directory is {directory_bytes} bytes, more than "
+            f"{limits.max_entries} entries can take; at most {limits.max_entries} entries"
+        )
+
+
 def _entry_file_name(info: zipfile.ZipInfo) -> str | None:
     """Return the file name an entry unpacks to, None for a directory, or raise BadRequest."""
     name = info.filename
     where = f"archive entry {clip(name)}"
     mode = info.external_attr >> 16
+    if not name:
+        raise BadRequest("an archive entry has an empty name")
     if "\\" in name or "\x00" in name:
         raise BadRequest(f"{where} has a backslash or NUL in its path")
     path = PurePosixPath(name)
@@ -72,17 +158,105 @@ def _entry_file_name(info: zipfile.ZipInfo) -> str | None:
         raise BadRequest(
             f"{where} is not a TensorBoard event file (its name must contain 'tfevents')"
         )
+    if (
+        _CONTROL.search(name)
+        or len(path.name.encode("utf-8", "surrogatepass")) > _MAX_FILE_NAME_BYTES
+    ):
+        raise BadRequest(
+            f"{where} has control characters or a file name over {_MAX_FILE_NAME_BYTES} bytes"
+        )
+    if info.compress_type not in _ACCEPTED_METHODS:
+        raise BadRequest(
+            f"{where} is compressed with method {info.compress_type}; only stored and "
+            "deflated entries are accepted (what `GET /backup` writes)"
+        )
     return path.name
 
 
-def _copy_capped(source: BinaryIO, target: BinaryIO, budget: int) -> int:
+def _describe(exc: BaseException) -> str:
+    """Return what went wrong, without a server path (an OSError's text names its file)."""
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    return " ".join(str(exc).split())[:200]
+
+
+def _mask(crc: int) -> int:
+    """TensorFlow's CRC mask (tfrecord.masked_crc32c without the checksum)."""
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+class _FramingCheck:
+    """Checks the TFRecord framing of an event file as it streams by, chunk after chunk.
+
+    Junk (a zip bomb of zeros, a renamed file) fails at its first record instead of after
+    gigabytes are written. A torn last record is let through: the full parse cuts it off.
+    """
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._buffer = bytearray()  # the header or footer being collected
+        self._payload_left = -1  # -1: collecting a header; otherwise payload bytes still due
+        self._crc = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """Check the next bytes of the file; raise BadRequest at the first bad checksum."""
+        view = memoryview(chunk)
+        while view:
+            if self._payload_left < 0:
+                view = self._collect(view, _RECORD_HEADER.size)
+                if len(self._buffer) == _RECORD_HEADER.size:
+                    length, length_crc = _RECORD_HEADER.unpack(self._buffer)
+                    if _mask(google_crc32c.value(bytes(self._buffer[:8]))) != length_crc:
+                        raise self._damaged("a bad record length checksum")
+                    self._buffer.clear()
+                    self._payload_left, self._crc = length, 0
+            elif self._payload_left > 0:
+                part = view[: self._payload_left]
+                self._crc = google_crc32c.extend(self._crc, bytes(part))
+                self._payload_left -= len(part)
+                view = view[len(part) :]
+            else:
+                view = self._collect(view, _RECORD_FOOTER.size)
+                if len(self._buffer) == _RECORD_FOOTER.size:
+                    if _RECORD_FOOTER.unpack(self._buffer)[0] != _mask(self._crc):
+                        raise self._damaged("a bad record checksum")
+                    self._buffer.clear()
+                    self._payload_left = -1
+
+    def _collect(self, view: memoryview, size: int) -> memoryview:
+        take = size - len(self._buffer)
+        self._buffer += view[:take]
+        return view[take:]
+
+    def _damaged(self, what: str) -> BadRequest:
+        return BadRequest(f"{self._where} is not a TensorBoard event file: it has {what}")
+
+
+def _unpack_entry(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int, limit: int
+) -> int:
+    """Copy one entry to `target`, checked as it goes, at most `budget` bytes; return the count."""
+    where = f"archive entry {clip(info.filename)}"
+    check = _FramingCheck(where)
     copied = 0
-    while chunk := source.read(_CHUNK):
-        copied += len(chunk)
-        if copied > budget:
-            raise PayloadTooLarge("archive unpacks to more than the allowed size")
-        target.write(chunk)
-    return copied
+    with open(target, "xb") as out:
+        try:
+            source = archive.open(info)
+        except _DAMAGED as exc:
+            raise BadRequest(f"{where} is damaged: {_describe(exc)}") from exc
+        with source:
+            while True:
+                try:
+                    chunk = source.read(_CHUNK)
+                except _DAMAGED as exc:
+                    raise BadRequest(f"{where} is damaged: {_describe(exc)}") from exc
+                if not chunk:
+                    return copied
+                copied += len(chunk)
+                if copied > budget:
+                    raise PayloadTooLarge(f"archive unpacks to more than {limit} bytes")
+                check.feed(chunk)
+                out.write(chunk)
 
 
 def unpack_archive(archive_path: Path, target: Path, limits: ArchiveLimits) -> ExperimentIndex:
@@ -94,15 +268,23 @@ def unpack_archive(archive_path: Path, target: Path, limits: ArchiveLimits) -> E
     Raises:
         BadRequest: not a zip, a bad entry, a CRC error, or a file that does not parse.
         PayloadTooLarge: too many entries or too many unpacked bytes.
+        StorageError: the staging area could not be written.
     """
+    _check_directory_size(archive_path, limits)
     try:
         archive = zipfile.ZipFile(archive_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BadRequest(f"the upload is not a readable zip archive: {exc}") from exc
+    except _DAMAGED as exc:
+        raise BadRequest(f"the upload is not a readable zip archive: {_describe(exc)}") from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_entries:
             raise PayloadTooLarge(f"archive has {len(infos)} entries; at most {limits.max_entries}")
+        if sum(info.compress_size for info in infos) > archive_path.stat().st_size:
+            # Entries sharing compressed bytes: the overlapping kind of zip bomb.
+            raise BadRequest(
+                "archive entries overlap (their compressed data adds up to more than the "
+                "archive); send the zip `GET /backup` wrote"
+            )
         names: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = _entry_file_name(info)
@@ -118,21 +300,28 @@ def unpack_archive(archive_path: Path, target: Path, limits: ArchiveLimits) -> E
             raise PayloadTooLarge(
                 f"archive unpacks to {declared} bytes; at most {limits.max_unpacked_bytes}"
             )
-        target.mkdir()
-        budget = limits.max_unpacked_bytes
-        for name, info in names.items():
-            try:
-                with archive.open(info) as source, open(target / name, "xb") as out:
-                    budget -= _copy_capped(source, out, budget)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-                raise BadRequest(f"archive entry {clip(info.filename)} is damaged: {exc}") from exc
+        limit = budget = limits.max_unpacked_bytes
+        try:
+            target.mkdir()
+            for name, info in names.items():
+                budget -= _unpack_entry(archive, info, target / name, budget, limit)
+        except OSError as exc:
+            raise StorageError(
+                f"could not unpack the archive in the logdir: {_describe(exc)}"
+            ) from exc
     return _check_unpacked(target)
 
 
 def _check_unpacked(target: Path) -> ExperimentIndex:
     index = ExperimentIndex(target)
     with index.lock:
-        index.refresh()
+        try:
+            index.refresh()
+        except Exception as exc:  # any failure to read the untrusted bytes is theirs
+            log.warning("refusing an archive whose event files do not parse", exc_info=True)
+            raise BadRequest(
+                f"an event file in the archive does not parse: {_describe(exc)}"
+            ) from exc
         damaged = index.damaged_files()
         if damaged:
             raise BadRequest(f"event file {clip(damaged[0])} in the archive does not parse")

@@ -188,6 +188,8 @@ def parse_simple_scalar(payload: bytes) -> tuple[float, int, bytes, float] | Non
         shift = 0
         pos += 1
         while True:
+            if pos >= size:
+                return None
             byte = payload[pos]
             step |= (byte & 0x7F) << shift
             pos += 1
@@ -198,6 +200,8 @@ def parse_simple_scalar(payload: bytes) -> tuple[float, int, bytes, float] | Non
                 return None
         if step >= 1 << 63:
             return None
+    if pos + 6 > size:
+        return None
     # summary (0x2a len) > value (0x0a len) > tag (0x0a len tag) + simple_value (0x15 float)
     if (
         payload[pos] != 0x2A
@@ -275,8 +279,10 @@ class EventDecoder:
             return None
         try:
             array = tensor_util.make_ndarray(value.tensor)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             log.warning("skipping unreadable tensor for tag %r: %s", value.tag, exc)
+            return None
+        if array.dtype.kind not in "biuf":  # strings, resources, variants: not a number
             return None
         if plugin == SCALARS_PLUGIN and array.size == 1:
             point = ScalarPoint(event.wall_time, event.step, float(array.reshape(-1)[0]))

@@ -8,18 +8,23 @@ unpacking) runs in a worker thread so the event loop keeps serving writes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from . import API_VERSION, __version__, jsonio
 from .backup import remove_quietly, write_zip
 from .config import Config
 from .downsample import keep_extremes
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, NotFound, UnreadableBody, clip
 from .names import check_experiment_name
 from .params import (
+    optional_query,
     parse_bool,
     parse_count,
     parse_histogram_body,
@@ -30,6 +35,9 @@ from .reader import ExperimentIndex
 from .rowcache import RowsCache
 from .store import ExperimentStore
 from .uploads import receive_archive
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", ExperimentStore)
@@ -43,8 +51,28 @@ def _json(body: bytes) -> web.Response:
     return web.Response(body=body, content_type=JSON)
 
 
+# Bodies above this size are parsed and validated in a worker thread, so that one huge batch
+# does not stall every other request on the event loop.
+OFF_LOOP_BODY_BYTES = 1 << 20
+
+
+async def _read_body(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except RequestPayloadError as exc:  # e.g. a Content-Encoding that does not decode
+        raise UnreadableBody(f"the body could not be read: {clip(str(exc))}") from exc
+
+
 async def _read_json(request: web.Request):
-    return jsonio.loads(await request.read())
+    return jsonio.loads(await _read_body(request))
+
+
+async def _parse_body(request: web.Request, parser: Callable[..., T], *args) -> T:
+    """Return `parser(json_body, *args)`, run off the event loop for large bodies."""
+    body = await _read_body(request)
+    if len(body) > OFF_LOOP_BODY_BYTES:
+        return await asyncio.to_thread(lambda: parser(jsonio.loads(body), *args))
+    return parser(jsonio.loads(body), *args)
 
 
 def _experiment_param(request: web.Request) -> str:
@@ -59,7 +87,7 @@ async def get_version(request: web.Request) -> web.Response:
 async def get_data(request: web.Request) -> web.Response:
     """`GET /data`: all experiment names; with `xp`, that experiment's metric names."""
     store = request.app[STORE_KEY]
-    name = request.query.get("xp")
+    name = optional_query(request.query, "xp")
     if name is None:
         return _json(jsonio.dumps(store.names()))
     info = await asyncio.to_thread(store.read, name, _metric_names)
@@ -97,7 +125,8 @@ async def post_scalars(request: web.Request) -> web.Response:
     """`POST /data/scalars?xp=[&name=]`: one point, a list of points, or points by metric."""
     config = request.app[CONFIG_KEY]
     experiment = request.app[STORE_KEY].get(_experiment_param(request))
-    batch = parse_scalar_body(await _read_json(request), request.query.get("name"), config.limits)
+    name = optional_query(request.query, "name")
+    batch = await _parse_body(request, parse_scalar_body, name, config.limits)
     await _store(request, experiment.append_scalars, batch)
     return web.Response(text="ok")
 
@@ -151,7 +180,7 @@ async def post_histograms(request: web.Request) -> web.Response:
     experiment = request.app[STORE_KEY].get(_experiment_param(request))
     name = require_query(request.query, "name")
     tobuild = parse_bool(request.query, "tobuild")
-    points = parse_histogram_body(await _read_json(request), name, tobuild, config.limits)
+    points = await _parse_body(request, parse_histogram_body, name, tobuild, config.limits)
     await _store(request, experiment.append_histograms, name, points)
     return web.Response(text="ok")
 
@@ -208,6 +237,9 @@ async def get_backup(request: web.Request) -> web.StreamResponse:
         await response.prepare(request)
         sink = _LoopSink(response, asyncio.get_running_loop())
         await asyncio.to_thread(write_zip, snapshot, sink)
+    except ConnectionResetError:  # the client went away mid-download: nothing to answer
+        log.info("backup of %r: the client disconnected before the end", name)
+        return response
     finally:
         for _, handle, _ in snapshot:
             handle.close()

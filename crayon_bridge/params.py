@@ -10,15 +10,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import numpy as np
 
 from .errors import BadRequest, PayloadTooLarge, clip
+from .fastparse import scalar_columns
 from .histogram import build_histogram
-from .models import Histogram, HistogramPoint, ScalarPoint
+from .models import Histogram, HistogramPoint, ScalarColumns, ScalarPoint
 from .names import check_metric_name
 
 MAX_STEP = 2**63 - 1
+_MAX_STEP_DIGITS = len(str(MAX_STEP))
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 _HISTOGRAM_KEYS = ("min", "max", "num", "bucket_limit", "bucket")
@@ -34,17 +37,66 @@ class Limits:
     max_histogram_values: int = 10_000_000
 
 
+def _single(query: Mapping[str, str], key: str) -> str | None:
+    """Return the one value of query parameter `key`, None when absent; refuse repeats."""
+    getall = getattr(query, "getall", None)
+    if getall is not None:
+        values = getall(key, [])
+        if len(values) > 1:
+            raise BadRequest(f"query parameter {key!r} is given {len(values)} times; give it once")
+    return query.get(key)
+
+
+def optional_query(query: Mapping[str, str], key: str) -> str | None:
+    """Return query parameter `key`, or None when absent; a repeated parameter is refused."""
+    return _single(query, key)
+
+
 def require_query(query: Mapping[str, str], key: str) -> str:
-    """Return query parameter `key`, or raise BadRequest if it is missing."""
-    value = query.get(key)
+    """Return query parameter `key`, or raise BadRequest if it is missing or repeated."""
+    value = _single(query, key)
     if value is None:
         raise BadRequest(f"query parameter {key!r} is required")
     return value
 
 
+def check_query_string(raw_query: str) -> None:
+    """Refuse a raw (still percent-encoded) query string that cannot be read one way only.
+
+    aiohttp decodes invalid UTF-8 in the query to U+FFFD, which would silently rename an
+    experiment or metric; and a repeated parameter leaves open which value is meant.
+
+    Raises:
+        BadRequest: a parameter is repeated, or decodes to invalid UTF-8.
+    """
+    fields = raw_query.split("&")
+    if "%" not in raw_query and raw_query.isascii():  # the common case, checked cheaply
+        keys = [field.partition("=")[0].replace("+", " ") for field in fields if field]
+        if len(keys) == len(set(keys)):
+            return
+    seen: set[str] = set()
+    for field in fields:
+        if not field:
+            continue
+        raw_key, _, raw_value = field.partition("=")
+        texts = []
+        for raw in (raw_key, raw_value):
+            try:
+                texts.append(unquote_to_bytes(raw.replace("+", " ")).decode("utf-8"))
+            except UnicodeError:
+                raise BadRequest(
+                    f"query parameter {clip(raw_key)} is not valid UTF-8 once percent-decoded, "
+                    f"got {clip(raw)}; percent-encode names as UTF-8"
+                ) from None
+        key = texts[0]
+        if key in seen:
+            raise BadRequest(f"query parameter {clip(key)} is given more than once; give it once")
+        seen.add(key)
+
+
 def parse_bool(query: Mapping[str, str], key: str) -> bool | None:
     """Return a boolean query parameter (`true`/`1`/`yes`, any case), or None when absent."""
-    value = query.get(key)
+    value = _single(query, key)
     if value is None:
         return None
     lowered = value.strip().lower()
@@ -56,23 +108,33 @@ def parse_bool(query: Mapping[str, str], key: str) -> bool | None:
 
 
 def parse_count(query: Mapping[str, str], key: str) -> int | None:
-    """Return a non-negative integer query parameter, or None when absent."""
-    value = query.get(key)
+    """Return a non-negative integer query parameter (at most 2**63-1), or None when absent."""
+    value = _single(query, key)
     if value is None:
         return None
-    if not value.isdigit() or not value.isascii():
+    digits = value.lstrip("0") or "0"  # int() refuses over 4300 digits, leading zeros included
+    plain = value.isascii() and value.isdigit() and len(digits) <= _MAX_STEP_DIGITS
+    if not plain or int(digits) > MAX_STEP:
         raise BadRequest(
-            f"query parameter {key!r} must be a non-negative integer, got {clip(value)}"
+            f"query parameter {key!r} must be an integer from 0 to 2**63-1, got {clip(value)}"
         )
-    return int(value)
+    return int(digits)
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _to_float(value: int | float) -> float:
+    """Return a JSON number as a float; an integer beyond float's range becomes +-inf."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def _wall_time(value: Any, where: str) -> float:
-    if not _is_number(value) or not math.isfinite(value):
+    if not _is_number(value) or not math.isfinite(_to_float(value)):
         raise BadRequest(f"{where}: wall_time must be a finite number, got {clip(value)}")
     return float(value)
 
@@ -96,7 +158,7 @@ def _scalar_point(value: Any, where: str) -> ScalarPoint:
     wall_time, step, number = _triple(value, where)
     if not _is_number(number):
         raise BadRequest(f"{where}: value must be a number, got {clip(number)}")
-    return ScalarPoint(_wall_time(wall_time, where), _step(step, where), float(number))
+    return ScalarPoint(_wall_time(wall_time, where), _step(step, where), _to_float(number))
 
 
 def _is_batch(body: list) -> bool:
@@ -104,8 +166,11 @@ def _is_batch(body: list) -> bool:
     return bool(body) and isinstance(body[0], list)
 
 
-def _scalar_points(body: Any, where: str) -> list[ScalarPoint]:
+def _scalar_points(body: Any, where: str) -> list[ScalarPoint] | ScalarColumns:
     if isinstance(body, list) and _is_batch(body):
+        columns = scalar_columns(body)  # the fast path for plain, large batches
+        if columns is not None:
+            return columns
         return [_scalar_point(item, f"{where}, point {i}") for i, item in enumerate(body)]
     return [_scalar_point(body, where)]
 
@@ -119,7 +184,7 @@ def _check_batch_size(count: int, limits: Limits) -> None:
 
 def parse_scalar_body(
     body: Any, metric: str | None, limits: Limits
-) -> dict[str, list[ScalarPoint]]:
+) -> dict[str, list[ScalarPoint] | ScalarColumns]:
     """Return the points of a scalar POST by metric name.
 
     With a metric name the body is `[wall_time, step, value]` or a list of them; without one it is
@@ -144,7 +209,7 @@ def parse_scalar_body(
 
 
 def _finite(value: Any, where: str, minimum: float | None = None) -> float:
-    if not _is_number(value) or not math.isfinite(value):
+    if not _is_number(value) or not math.isfinite(_to_float(value)):
         raise BadRequest(f"{where} must be a finite number, got {clip(value)}")
     if minimum is not None and value < minimum:
         raise BadRequest(f"{where} must be >= {minimum}, got {clip(value)}")
@@ -191,15 +256,19 @@ def _values_to_build(data: list, where: str, limits: Limits) -> Histogram:
         raise PayloadTooLarge(
             f"{where}: {len(data)} values; at most {limits.max_histogram_values} per histogram"
         )
+    if not set(map(type, data)) <= {int, float}:  # bool, str, None, list, dict: refused
+        bad = next(i for i, item in enumerate(data) if type(item) not in (int, float))
+        raise BadRequest(
+            f"{where}: value {bad} is {clip(data[bad])}; the values to build must be finite "
+            "numbers in a flat list"
+        )
     try:
         values = np.array(data, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{where}: the values to build must be a flat list of numbers") from exc
-    if values.ndim != 1 or any(isinstance(item, bool) for item in data):
-        raise BadRequest(f"{where}: the values to build must be a flat list of numbers")
+    except OverflowError:  # an integer beyond float's range
+        values = np.array([_to_float(item) for item in data], dtype=np.float64)
     if not np.isfinite(values).all():
         bad = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise BadRequest(f"{where}: value {bad} is {data[bad]!r}; values must be finite")
+        raise BadRequest(f"{where}: value {bad} is {clip(data[bad])}; values must be finite")
     return build_histogram(values)
 
 

@@ -22,25 +22,59 @@ from typing import BinaryIO, TypeVar
 from . import tfrecord
 from .backup import ArchiveLimits, remove_quietly, unpack_archive
 from .errors import Conflict, NotFound, StorageError
-from .events import histogram_payload, scalar_payload, scalar_value_bytes
-from .models import HistogramPoint, ScalarPoint
+from .events import histogram_payload, scalar_records, scalar_value_bytes
+from .models import HistogramPoint, ScalarColumns, ScalarPoint
 from .names import RESERVED_DIRECTORY, check_experiment_name
 from .reader import ExperimentIndex, is_event_file
-from .writer import EventFileWriter
+from .writer import EventFileWriter, fsync_directory
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
+def _reason(exc: OSError) -> str:
+    """Return the operating system's words for a failed file operation, without any path."""
+    return os.strerror(exc.errno) if exc.errno else str(exc.strerror or exc)
+
+
+def _fsync_tree(directory: Path) -> None:
+    """fsync every file directly in `directory`, then the directory itself."""
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+    fsync_directory(directory)
+
+
+class WriteTotals:
+    """What the store has written since it started, for the /metrics endpoint."""
+
+    def __init__(self) -> None:
+        self.points = 0
+        self.bytes = 0
+        self._lock = threading.Lock()  # appends of different experiments may run in threads
+
+    def add(self, points: int, size: int) -> None:
+        """Count one successful append."""
+        with self._lock:
+            self.points += points
+            self.bytes += size
+
+
 class Experiment:
     """One experiment directory: its writer, its read index and the lock that orders writes."""
 
-    def __init__(self, name: str, directory: Path, fsync: bool) -> None:
+    def __init__(self, name: str, directory: Path, fsync: bool, totals: WriteTotals) -> None:
         self.name = name
         self.directory = directory
         self.index = ExperimentIndex(directory)
         self._fsync = fsync
+        self._totals = totals
         self._write_lock = threading.Lock()
         self._writer: EventFileWriter | None = None
         self._tag_fields: dict[str, bytes] = {}
@@ -55,40 +89,50 @@ class Experiment:
         if self.closed:
             raise NotFound(f"experiment {self.name!r} was deleted")
         if self._writer is None or self._writer.broken:
-            if self._writer is not None:
-                self._writer.close()
+            broken = self._writer
+            if broken is not None:
+                broken.close()
+                self._writer = None
             self._writer = EventFileWriter.create(self.directory, self._fsync)
+            if broken is not None:
+                log.warning(
+                    "experiment %r: a write to %s failed earlier; continuing in %s",
+                    self.name,
+                    broken.path.name,
+                    self._writer.path.name,
+                )
         return self._writer
 
-    def _append(self, records: bytes) -> None:
+    def _append(self, records: bytes, points: int) -> None:
         with self._write_lock:
             try:
                 self._ensure_writer().append(records)
+                self._totals.add(points, len(records))
             except FileNotFoundError as exc:
                 raise NotFound(f"experiment {self.name!r} was deleted") from exc
             except OSError as exc:
                 log.error("write to experiment %r failed: %s", self.name, exc)
-                reason = os.strerror(exc.errno) if exc.errno else str(exc)
                 raise StorageError(
-                    f"could not store the points of experiment {self.name!r}: {reason}; "
+                    f"could not store the points of experiment {self.name!r}: {_reason(exc)}; "
                     "nothing of this request was stored, retry once the cause is fixed"
                 ) from exc
 
-    def append_scalars(self, batch: Mapping[str, Sequence[ScalarPoint]]) -> int:
+    def append_scalars(self, batch: Mapping[str, Sequence[ScalarPoint] | ScalarColumns]) -> int:
         """Store every point of `batch` (metric name -> points) with one write; return the count."""
         parts = []
         for tag, points in batch.items():
             tag_field = self._tag_fields.get(tag)
             if tag_field is None:
                 tag_field = self._tag_fields[tag] = scalar_value_bytes(tag)
-            parts.extend(tfrecord.frame(scalar_payload(tag_field, point)) for point in points)
-        self._append(b"".join(parts))
-        return len(parts)
+            parts.append(scalar_records(tag_field, points))
+        count = sum(map(len, batch.values()))
+        self._append(b"".join(parts), count)
+        return count
 
     def append_histograms(self, tag: str, points: Iterable[HistogramPoint]) -> int:
         """Store histograms of one metric with one write; return the count."""
         parts = [tfrecord.frame(histogram_payload(tag, point)) for point in points]
-        self._append(b"".join(parts))
+        self._append(b"".join(parts), len(parts))
         return len(parts)
 
     @contextmanager
@@ -118,6 +162,7 @@ class ExperimentStore:
         self.fsync = fsync
         self._lock = threading.Lock()  # guards the registry and directory renames
         self._experiments: dict[str, Experiment] = {}
+        self.totals = WriteTotals()
 
     @property
     def staging(self) -> Path:
@@ -146,7 +191,7 @@ class ExperimentStore:
             return any(is_event_file(file.name) for file in files)
 
     def _new_experiment(self, name: str) -> Experiment:
-        return Experiment(name, self.logdir / name, self.fsync)
+        return Experiment(name, self.logdir / name, self.fsync, self.totals)
 
     def close(self) -> None:
         """Close every open event file."""
@@ -189,12 +234,16 @@ class ExperimentStore:
                 raise Conflict(
                     f"a file or directory named {name!r} already exists in the logdir"
                 ) from exc
+            except OSError as exc:
+                raise StorageError(f"could not create experiment {name!r}: {_reason(exc)}") from exc
             experiment = self._new_experiment(name)
             try:
                 experiment.open_writer()
+                if self.fsync:  # the new directory's own entry, for power-loss safety
+                    fsync_directory(self.logdir)
             except OSError as exc:
                 shutil.rmtree(directory, ignore_errors=True)
-                raise StorageError(f"could not create experiment {name!r}: {exc.strerror}") from exc
+                raise StorageError(f"could not create experiment {name!r}: {_reason(exc)}") from exc
             self._experiments[name] = experiment
             return experiment
 
@@ -203,9 +252,16 @@ class ExperimentStore:
         with self._lock:
             experiment = self.get(name)
             experiment.close()
+            try:
+                trash = self._move_to_staging(experiment.directory)
+            except FileNotFoundError:  # removed by hand already
+                trash = None
+            except OSError as exc:  # still on disk: keep it, with a fresh writer
+                self._experiments[name] = self._new_experiment(name)
+                raise StorageError(f"could not delete experiment {name!r}: {_reason(exc)}") from exc
             del self._experiments[name]
-            trash = self._move_to_staging(experiment.directory)
-        shutil.rmtree(trash, ignore_errors=True)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
 
     def _move_to_staging(self, directory: Path) -> Path:
         trash = self.staging / f"deleted-{uuid.uuid4().hex}"
@@ -226,6 +282,11 @@ class ExperimentStore:
             old = self._experiments.get(name)
             if old is None:
                 self._check_new_name(name)
+                if os.path.lexists(self.logdir / name):
+                    raise Conflict(
+                        f"a file or directory named {name!r} that is not an experiment already "
+                        "exists in the logdir; restore under another name"
+                    )
             elif not force:
                 raise Conflict(f"experiment {name!r} exists; restore with force=true to replace it")
             if old is not None:
@@ -256,7 +317,13 @@ class ExperimentStore:
         target = self.staging / f"restore-{uuid.uuid4().hex}"
         try:
             index = unpack_archive(archive_path, target, limits)
+            if self.fsync:  # on the disk before it is swapped in and acknowledged
+                _fsync_tree(target)
             self.replace(name, target, force=True, index=index)
+            if self.fsync:
+                fsync_directory(self.logdir)
+        except OSError as exc:  # disk full while unpacking: the experiment is untouched
+            raise StorageError(f"could not restore experiment {name!r}: {_reason(exc)}") from exc
         finally:
             remove_quietly(target)
 

@@ -1,20 +1,28 @@
 """Receiving an uploaded archive to a file, as a raw body or as a multipart field `archive`.
 
 The body is streamed to disk in chunks and cut off at the size limit, so a large upload never
-sits in memory and an oversized one is refused as soon as it passes the limit.
+sits in memory and an oversized one is refused as soon as it passes the limit. A compressed
+`Content-Encoding` is refused: a zip is compressed already, and a gzip bomb would otherwise make a
+small request write up to the limit to disk.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
-from .errors import BadRequest, PayloadTooLarge
+from .errors import BadRequest, PayloadTooLarge, StorageError, UnsupportedMediaType, clip
 
 ARCHIVE_FIELD = "archive"
 _CHUNK = 256 << 10
+_IDENTITY = ("", "identity")
+# What aiohttp raises on a malformed multipart body or an undecodable request body.
+_MALFORMED = (ValueError, RuntimeError, HttpProcessingError, RequestPayloadError)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -34,6 +42,8 @@ async def _archive_chunks(request: web.Request) -> AsyncIterator[bytes]:
     reader = await request.multipart()
     async for part in reader:
         if isinstance(part, BodyPartReader) and part.name == ARCHIVE_FIELD:
+            if part.headers.get("Content-Encoding", "").strip().lower() not in _IDENTITY:
+                raise _encoded(part.headers["Content-Encoding"])
             async for chunk in _part_chunks(part):
                 yield chunk
             return
@@ -41,21 +51,45 @@ async def _archive_chunks(request: web.Request) -> AsyncIterator[bytes]:
     raise BadRequest(f"multipart upload has no field named {ARCHIVE_FIELD!r}")
 
 
+def _encoded(encoding: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"Content-Encoding {clip(encoding)} is not accepted for a backup; send the zip file as "
+        "it is (it is compressed already)"
+    )
+
+
 async def receive_archive(request: web.Request, path: Path, limit: int) -> None:
     """Write the uploaded archive to `path`.
 
     Raises:
         PayloadTooLarge: the upload passes `limit` bytes.
-        BadRequest: a multipart body without an `archive` field, or an empty upload.
+        UnsupportedMediaType: the body has a compressed Content-Encoding.
+        BadRequest: a malformed multipart body, one without an `archive` field, or an empty
+            upload.
     """
+    if request.headers.get("Content-Encoding", "").strip().lower() not in _IDENTITY:
+        raise _encoded(request.headers["Content-Encoding"])
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     received = 0
-    with open(path, "xb") as out:
-        async for chunk in _archive_chunks(request):
-            received += len(chunk)
-            if received > limit:
-                raise _too_large(limit)
-            out.write(chunk)
+    try:  # around the `with`: a full disk may only show when the file is closed
+        with open(path, "xb") as out:
+            try:
+                async for chunk in _archive_chunks(request):
+                    received += len(chunk)
+                    if received > limit:
+                        raise _too_large(limit)
+                    out.write(chunk)
+            except _MALFORMED as exc:
+                reason = " ".join(str(exc).split())[:200]
+                raise BadRequest(
+                    f"the upload could not be read ({reason}); send the zip as a raw "
+                    f"application/zip body or as the multipart form field {ARCHIVE_FIELD!r}"
+                ) from exc
+    except OSError as exc:
+        raise StorageError(
+            f"could not store the upload in the logdir: {os.strerror(exc.errno or 0)}; "
+            "nothing was changed, retry once the cause is fixed"
+        ) from exc
     if received == 0:
         raise BadRequest("the upload is empty; send the zip file of a backup")

@@ -3,11 +3,14 @@
 Each call hands its records to the operating system in one `write` (looping only on a short
 write) before it returns, so a point is acknowledged only once a `kill -9` can no longer lose it.
 With `fsync=True` it is also on the disk, surviving power loss. A failed write is cut back off the
-file, so no reader ever meets a half record in the middle of a file.
+file, so no reader ever meets a half record in the middle of a file, and the file is never appended
+to again: a reader may have parsed the cut-off bytes, and new records written over the same offsets
+would look to it like garbage in the middle of the file. The next write starts a new file.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -52,11 +55,15 @@ def _write_all(fd: int, data: bytes) -> int:
     view = memoryview(data)
     written = 0
     while written < len(view):
-        written += os.write(fd, view[written:])
+        count = os.write(fd, view[written:])
+        if count <= 0:  # never for a regular file, but a loop here would hang the server
+            raise OSError(errno.EIO, "write made no progress")
+        written += count
     return written
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make the entries of `directory` (files created, renamed or removed in it) durable."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -72,7 +79,7 @@ class EventFileWriter:
         self._fd = fd
         self.size = size  # bytes of complete records in the file
         self._fsync = fsync
-        self.broken = False  # a failed write could not be cut off: never append here again
+        self.broken = False  # a write failed here: never append to this file again
 
     @classmethod
     def create(cls, directory: Path, fsync: bool) -> EventFileWriter:
@@ -90,7 +97,7 @@ class EventFileWriter:
             size = _write_all(fd, tfrecord.frame(file_version_payload(now)))
             if fsync:
                 os.fsync(fd)
-                _fsync_directory(directory)
+                fsync_directory(directory)
         except OSError:
             os.close(fd)
             path.unlink(missing_ok=True)
@@ -101,9 +108,12 @@ class EventFileWriter:
         """Append already framed records with one write (and fsync, if configured).
 
         Raises:
-            OSError: nothing was appended (a partial write was cut off again), or, if even that
-                failed, `broken` is set and the file must not be appended to any more.
+            OSError: nothing was appended: a partial write was cut off again (if even that
+                failed, the half record stays as the file's torn tail, which readers skip).
+                Either way `broken` is set: the file must not be appended to any more.
         """
+        if self.broken:
+            raise OSError(errno.EIO, "event file is broken by an earlier failed write")
         try:
             _write_all(self._fd, records)
             if self._fsync:
@@ -114,11 +124,14 @@ class EventFileWriter:
         self.size += len(records)
 
     def _cut_back(self) -> None:
+        # A concurrent reader may already have parsed complete records of the failed write;
+        # once the file shrinks below what it parsed it starts over, but only if the file never
+        # grows back past that offset with other records: hence never append here again.
+        self.broken = True
         try:
             os.ftruncate(self._fd, self.size)
         except OSError as exc:
             log.error("could not cut a failed write off %s: %s", self.path.name, exc)
-            self.broken = True
 
     def close(self) -> None:
         """Close the file; later appends go to a new file."""
