@@ -36,5 +36,13 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The benchmark (not part of `make test`): installs wrk from Debian if missing; see docs/bench.md.
+bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py --out bench/results/latest.md
+
+bench-smoke: venv
+	$(BIN)/python bench/run.py --smoke
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Errors a client can act on, each carrying the HTTP status it is answered with.
 
-Only `app.error_middleware` turns them into responses. Messages never contain server paths.
+Only `app.bridge_middleware` turns them into responses. Messages never contain server paths.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One thin coroutine per route: parse the request, call the store, answer 200.
 
-Errors are raised (`errors.ApiError`) and turned into answers by `app.error_middleware` alone.
+Errors are raised (`errors.ApiError`) and turned into answers by `app.bridge_middleware` alone.
 Anything that may take long (re-reading files, building JSON for a long series, zipping,
 unpacking) runs in a worker thread so the event loop keeps serving writes.
 """

@@ -9,11 +9,9 @@ as `unmatched`, so labels stay few whatever clients send.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Iterable
-from time import perf_counter
 
 from aiohttp import web
 
@@ -155,29 +153,6 @@ def escape_label_value(value: str) -> str:
 
 def _escape_help(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def metrics_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable]:
-    """Return the outermost middleware: it counts every answer, errors and 404s included."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            status = CLIENT_GONE
-            raise
-        finally:
-            metrics.observe(request, status, perf_counter() - started)
-
-    return middleware
 
 
 def _clip(text: str, limit: int) -> str:
