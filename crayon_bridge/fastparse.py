@@ -8,6 +8,7 @@ accept and store exactly the same points.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import chain
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from .models import ScalarColumns
 
-# Below this many points, numpy's fixed cost per call is more than it saves.
+# Below this many points in a request, numpy's fixed cost per call is more than it saves.
 MIN_POINTS = 16
 _NUMBER_TYPES = {int, float}
 # With any float among the steps numpy makes them all float64, which holds integers exactly only
@@ -37,14 +38,31 @@ def _steps(values: list) -> np.ndarray | None:
     return steps.astype(np.int64)
 
 
-def scalar_columns(points: Any) -> ScalarColumns | None:
-    """Return `points` as columns if it is a plain list of at least MIN_POINTS valid triples."""
-    if not isinstance(points, list) or len(points) < MIN_POINTS:
+def _flatten(points_by_metric: Mapping[str, Any]) -> tuple[list, list[int]] | None:
+    """Return all triples' items in one flat list, and the point count per metric."""
+    flat: list = []
+    counts = []
+    for points in points_by_metric.values():
+        if not isinstance(points, list) or not points:
+            return None
+        if set(map(type, points)) != {list} or set(map(len, points)) != {3}:
+            return None
+        flat.extend(chain.from_iterable(points))
+        counts.append(len(points))
+    return flat, counts
+
+
+def scalar_columns(points_by_metric: Mapping[str, Any]) -> ScalarColumns | None:
+    """Return the points as columns if they are plain lists of valid triples, else None.
+
+    `points_by_metric` maps each metric name to its `[[wall_time, step, value], ...]`; fewer
+    than MIN_POINTS points in all is left to the point-by-point path too.
+    """
+    flattened = _flatten(points_by_metric)
+    if flattened is None:
         return None
-    if set(map(type, points)) != {list} or set(map(len, points)) != {3}:
-        return None
-    flat = list(chain.from_iterable(points))
-    if not set(map(type, flat)) <= _NUMBER_TYPES:
+    flat, counts = flattened
+    if len(flat) < 3 * MIN_POINTS or not set(map(type, flat)) <= _NUMBER_TYPES:
         return None
     try:
         wall_time = np.array(flat[0::3], dtype=np.float64)
@@ -58,4 +76,5 @@ def scalar_columns(points: Any) -> ScalarColumns | None:
         return None
     with np.errstate(over="ignore"):  # beyond float32's range is +-inf, as simple_value holds
         value32 = value.astype(np.float32)
-    return ScalarColumns(wall_time, steps, value32)
+    tag_index = np.repeat(np.arange(len(counts)), counts)
+    return ScalarColumns(tuple(points_by_metric), tag_index, wall_time, steps, value32)

@@ -42,11 +42,15 @@ class HistogramPoint:
 
 @dataclass(frozen=True, slots=True)
 class ScalarColumns:
-    """Many points of one scalar metric as numpy columns, for batches encoded all at once.
+    """Many points of one or more scalar metrics as numpy columns, encoded all at once.
 
-    `wall_time` float64 (finite, non-zero), `step` int64 (>= 0), `value` float32; equal lengths.
+    Point i belongs to metric `tags[tag_index[i]]`; `wall_time` is float64 (finite, non-zero),
+    `step` int64 (>= 0), `value` float32; all columns have equal lengths. Points of one metric
+    keep their order.
     """
 
+    tags: tuple[str, ...]
+    tag_index: Any
     wall_time: Any
     step: Any
     value: Any

@@ -166,11 +166,8 @@ def _is_batch(body: list) -> bool:
     return bool(body) and isinstance(body[0], list)
 
 
-def _scalar_points(body: Any, where: str) -> list[ScalarPoint] | ScalarColumns:
+def _scalar_points(body: Any, where: str) -> list[ScalarPoint]:
     if isinstance(body, list) and _is_batch(body):
-        columns = scalar_columns(body)  # the fast path for plain, large batches
-        if columns is not None:
-            return columns
         return [_scalar_point(item, f"{where}, point {i}") for i, item in enumerate(body)]
     return [_scalar_point(body, where)]
 
@@ -184,28 +181,41 @@ def _check_batch_size(count: int, limits: Limits) -> None:
 
 def parse_scalar_body(
     body: Any, metric: str | None, limits: Limits
-) -> dict[str, list[ScalarPoint] | ScalarColumns]:
-    """Return the points of a scalar POST by metric name.
+) -> dict[str, list[ScalarPoint]] | ScalarColumns:
+    """Return the points of a scalar POST: by metric name, or as columns for plain batches.
 
     With a metric name the body is `[wall_time, step, value]` or a list of them; without one it is
-    `{"metric": [[wall_time, step, value], ...], ...}`.
+    `{"metric": [[wall_time, step, value], ...], ...}`. Plain batches take the column-at-a-time
+    path (`fastparse`); anything it declines is checked here point by point, with the message.
     """
     if metric is not None:
         check_metric_name(metric, limits.max_metric_name_bytes)
-        if isinstance(body, list) and _is_batch(body):
-            _check_batch_size(len(body), limits)
-        return {metric: _scalar_points(body, "body")}
-    if not isinstance(body, dict):
-        raise BadRequest(
-            "without a 'name' query parameter the body must be an object "
-            '{"metric": [[wall_time, step, value], ...]}, got ' + clip(body)
-        )
-    _check_batch_size(sum(len(v) if isinstance(v, list) else 1 for v in body.values()), limits)
-    batch = {}
-    for name, points in body.items():
-        check_metric_name(name, limits.max_metric_name_bytes)
-        batch[name] = _scalar_points(points, f"metric {clip(name)}")
-    return batch
+        if not (isinstance(body, list) and _is_batch(body)):
+            return {metric: [_scalar_point(body, "body")]}
+        _check_batch_size(len(body), limits)
+        by_metric = {metric: body}
+    else:
+        if not isinstance(body, dict):
+            raise BadRequest(
+                "without a 'name' query parameter the body must be an object "
+                '{"metric": [[wall_time, step, value], ...]}, got ' + clip(body)
+            )
+        if not body:
+            raise BadRequest(
+                'the body holds no metrics: send {"metric": [[wall_time, step, value]]}'
+            )
+        _check_batch_size(sum(len(v) if isinstance(v, list) else 1 for v in body.values()), limits)
+        for name in body:
+            check_metric_name(name, limits.max_metric_name_bytes)
+        by_metric = body
+    columns = scalar_columns(by_metric)
+    if columns is not None:
+        return columns
+    where = "body" if metric is not None else None
+    return {
+        name: _scalar_points(points, where or f"metric {clip(name)}")
+        for name, points in by_metric.items()
+    }
 
 
 def _finite(value: Any, where: str, minimum: float | None = None) -> float:

@@ -22,7 +22,7 @@ from typing import BinaryIO, TypeVar
 from . import tfrecord
 from .backup import ArchiveLimits, remove_quietly, unpack_archive
 from .errors import Conflict, NotFound, StorageError
-from .events import histogram_payload, scalar_records, scalar_value_bytes
+from .events import columns_records, histogram_payload, scalar_records, scalar_value_bytes
 from .models import HistogramPoint, ScalarColumns, ScalarPoint
 from .names import RESERVED_DIRECTORY, check_experiment_name
 from .reader import ExperimentIndex, is_event_file
@@ -117,16 +117,27 @@ class Experiment:
                     "nothing of this request was stored, retry once the cause is fixed"
                 ) from exc
 
-    def append_scalars(self, batch: Mapping[str, Sequence[ScalarPoint] | ScalarColumns]) -> int:
-        """Store every point of `batch` (metric name -> points) with one write; return the count."""
-        parts = []
-        for tag, points in batch.items():
-            tag_field = self._tag_fields.get(tag)
-            if tag_field is None:
-                tag_field = self._tag_fields[tag] = scalar_value_bytes(tag)
-            parts.append(scalar_records(tag_field, points))
-        count = sum(map(len, batch.values()))
-        self._append(b"".join(parts), count)
+    def _tag_field(self, tag: str) -> bytes:
+        tag_field = self._tag_fields.get(tag)
+        if tag_field is None:
+            tag_field = self._tag_fields[tag] = scalar_value_bytes(tag)
+        return tag_field
+
+    def append_scalars(self, batch: Mapping[str, Sequence[ScalarPoint]] | ScalarColumns) -> int:
+        """Store every point of `batch` with one write; return the count.
+
+        `batch` maps metric names to points, or holds many points as columns.
+        """
+        if isinstance(batch, ScalarColumns):
+            tag_fields = [self._tag_field(tag) for tag in batch.tags]
+            records = columns_records(tag_fields, batch)
+            count = len(batch)
+        else:
+            records = b"".join(
+                scalar_records(self._tag_field(tag), points) for tag, points in batch.items()
+            )
+            count = sum(map(len, batch.values()))
+        self._append(records, count)
         return count
 
     def append_histograms(self, tag: str, points: Iterable[HistogramPoint]) -> int:

@@ -81,26 +81,3 @@ def mask_crcs(crcs: np.ndarray) -> np.ndarray:
     crcs = crcs.astype(np.uint64)
     rotated = ((crcs >> 15) | (crcs << 17)) & 0xFFFFFFFF
     return ((rotated + _MASK_DELTA) & 0xFFFFFFFF).astype("<u4")
-
-
-def frame_rows(payloads: np.ndarray) -> np.ndarray:
-    """Frame equal-length payloads, the rows of a 2-D uint8 array, into rows of records.
-
-    The length and its CRC are the same for every row, so only the payload CRCs are computed
-    one by one (a C call each); everything else is done on whole columns.
-    """
-    count, length = payloads.shape
-    records = np.empty((count, HEADER_SIZE + length + FOOTER_SIZE), dtype=np.uint8)
-    length_bytes = _LENGTH.pack(length)
-    header = length_bytes + _CRC.pack(masked_crc32c(length_bytes))
-    records[:, :HEADER_SIZE] = np.frombuffer(header, dtype=np.uint8)
-    records[:, HEADER_SIZE : HEADER_SIZE + length] = payloads
-    blob = payloads.tobytes()
-    crc = google_crc32c.value
-    crcs = np.fromiter(
-        (crc(blob[start : start + length]) for start in range(0, count * length, length)),
-        dtype=np.uint64,
-        count=count,
-    )
-    records[:, HEADER_SIZE + length :] = mask_crcs(crcs).view(np.uint8).reshape(count, 4)
-    return records

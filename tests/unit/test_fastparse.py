@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from crayon_bridge import events
-from crayon_bridge.fastparse import MIN_POINTS, scalar_columns
+from crayon_bridge.fastparse import MIN_POINTS
+from crayon_bridge.fastparse import scalar_columns as columns_of
 from crayon_bridge.params import Limits, parse_scalar_body
+
+
+def scalar_columns(body: list):
+    return columns_of({"loss": body})
 
 
 def slow_records(tag: str, body: list) -> bytes:
@@ -29,10 +34,34 @@ def test_fast_path_encodes_the_same_bytes_as_the_slow_path(seed):
     ]
     body[2][2] = 1e300  # beyond float32: +inf in both paths
     body[3][0] = 1700000000  # an integer wall time
-    columns = scalar_columns(body)
+    columns = columns_of({"loss/a b": body})
     assert columns is not None
     tag_field = events.scalar_value_bytes("loss/a b")
-    assert events.scalar_records(tag_field, columns) == slow_records("loss/a b", body)
+    assert events.columns_records([tag_field], columns) == slow_records("loss/a b", body)
+
+
+def test_many_metrics_encode_the_same_bytes_as_the_slow_path():
+    rng = np.random.default_rng(7)
+    tags = ["a", "é" * 70, "x" * 200, "loss/train", "b"]  # one-, two-byte and long tags
+    body = {
+        tag: [[float(rng.uniform(1, 2e9)), int(step), float(rng.normal())] for step in steps]
+        for tag, steps in zip(
+            tags,
+            [range(5), range(100, 140), range(2**40, 2**40 + 3), [0, 1, 2**62], range(9)],
+            strict=True,
+        )
+    }
+    columns = columns_of(body)
+    assert columns is not None and columns.tags == tuple(tags)
+    fields = [events.scalar_value_bytes(tag) for tag in tags]
+    expected = b"".join(slow_records(tag, points) for tag, points in body.items())
+    assert events.columns_records(fields, columns) == expected
+
+
+def test_many_small_metrics_are_taken_together():
+    body = {f"m{i}": [[1.5, i, 0.25]] for i in range(MIN_POINTS)}
+    assert columns_of(body) is not None
+    assert columns_of({**body, "empty": []}) is None
 
 
 GOOD = [1.5, 3, 0.25]

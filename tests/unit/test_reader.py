@@ -51,6 +51,8 @@ def same(a: dict, b: dict) -> bool:
 def columns(start_step: int, count: int, seed: int) -> ScalarColumns:
     rng = np.random.default_rng(seed)
     return ScalarColumns(
+        ("tag",),
+        np.zeros(count, dtype=np.int64),
         rng.uniform(1, 2e9, count),
         np.arange(start_step, start_step + count, dtype=np.int64),
         rng.normal(size=count).astype(np.float32),
@@ -68,12 +70,12 @@ def mixed_chunks() -> list[bytes]:
     loss, acc = events.scalar_value_bytes("loss"), events.scalar_value_bytes("acc/é")
     hist = Histogram(0.0, 1.0, 1.0, 1.0, 1.0, (1.0,), (1.0,))
     return [
-        events.scalar_records(loss, columns(0, 300, 1)),  # steps cross 127 -> 128: two lengths
-        events.scalar_records(acc, columns(0, 40, 2)),  # same length as some "loss" records
+        events.columns_records([loss], columns(0, 300, 1)),  # steps cross 127 -> 128: two lengths
+        events.columns_records([acc], columns(0, 40, 2)),  # same length as some "loss" records
         tfrecord.frame(events.histogram_payload("w", HistogramPoint(1.0, 1, hist))),
         events.scalar_records(loss, [ScalarPoint(5.0, 0, math.nan), ScalarPoint(0.0, 9, 1.0)]),
-        events.scalar_records(loss, columns(2**40, 100, 3)),
-        events.scalar_records(acc, columns(16384, 5000, 4)),
+        events.columns_records([loss], columns(2**40, 100, 3)),
+        events.columns_records([acc], columns(16384, 5000, 4)),
     ]
 
 
@@ -86,7 +88,7 @@ def test_index_equals_reference_on_a_mixed_file(tmp_path):
 def test_index_equals_reference_on_interleaved_tags(tmp_path, interleave):
     tags = [events.scalar_value_bytes(f"m{i}") for i in range(3)]
     chunks = [
-        events.scalar_records(tags[i % 3], columns(1000 + i * interleave, interleave, i))
+        events.columns_records([tags[i % 3]], columns(1000 + i * interleave, interleave, i))
         for i in range(30)
     ]
     data = write(tmp_path / "xp", chunks)
@@ -114,7 +116,7 @@ def test_incremental_reads_equal_a_full_read(tmp_path):
 
 
 def test_damage_in_a_run_keeps_the_records_before_it(tmp_path):
-    good = events.scalar_records(events.scalar_value_bytes("loss"), columns(1000, 200, 5))
+    good = events.columns_records([events.scalar_value_bytes("loss")], columns(1000, 200, 5))
     damaged = bytearray(good)
     record = len(good) // 200
     damaged[150 * record + 20] ^= 0xFF  # a byte inside the payload of record 150
@@ -138,7 +140,7 @@ def test_runs_are_decoded_in_bulk(tmp_path, monkeypatch):
     )
     write(
         tmp_path / "xp",
-        [events.scalar_records(events.scalar_value_bytes("x"), columns(200, 10_000, 6))],
+        [events.columns_records([events.scalar_value_bytes("x")], columns(200, 10_000, 6))],
     )
     assert len(index_read(tmp_path / "xp")["x"]) == 10_000
     assert sum(seen) == 10_000
