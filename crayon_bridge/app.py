@@ -15,7 +15,7 @@ from .config import Config
 from .errors import ApiError
 from .handlers import CONFIG_KEY, ROWS_CACHE_KEY, STORE_KEY
 from .metrics import CLIENT_GONE, METRICS_KEY, error_log_line
-from .params import check_query_string
+from .params import parse_query
 from .rowcache import RowsCache
 from .store import ExperimentStore
 from .tensorboard_proc import tensorboard_child
@@ -67,7 +67,7 @@ async def bridge_middleware(request: web.Request, handler) -> web.StreamResponse
         token = request.app[CONFIG_KEY].token
         if token and (request.method, request.path) not in PUBLIC_ROUTES:
             check_token(request.headers.get("Authorization"), token)
-        check_query_string(request.rel_url.raw_query_string)
+        parse_query(request.rel_url.raw_query_string)  # refuses what reads two ways
         response = await handler(request)
         status = response.status
         return response

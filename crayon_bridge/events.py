@@ -72,23 +72,20 @@ def _length_delimited(field_tag: bytes, body: bytes) -> bytes:
     return field_tag + _varint(len(body)) + body
 
 
-def scalar_value_bytes(tag: str) -> bytes:
-    """Return the encoded `Summary.Value.tag` field, which callers may cache per metric."""
-    return _length_delimited(b"\x0a", tag.encode("utf-8"))
+def scalar_prefix(tag: str) -> bytes:
+    """Return the part of a scalar event of `tag` that every point shares; cache it per metric.
 
-
-def scalar_payload(tag_field: bytes, point: ScalarPoint) -> bytes:
-    """Return a serialized `Event` holding one scalar, given `scalar_value_bytes(tag)`."""
-    value = tag_field + b"\x15" + _float32_bytes(point.value)
-    summary = _length_delimited(b"\x0a", value)
-    return _event_prefix(point.wall_time, point.step) + _length_delimited(b"\x2a", summary)
-
-
-def _summary_prefix(tag_field: bytes) -> bytes:
-    """Return the bytes of a scalar's `summary` field up to its float: the same for every point."""
+    It is the `summary` field up to the float: summary { value { tag: ..., simple_value: ...
+    """
+    tag_field = _length_delimited(b"\x0a", tag.encode("utf-8"))
     value_length = len(tag_field) + 5  # tag field + 0x15 + float32
     value = b"\x0a" + _varint(value_length)
     return b"\x2a" + _varint(len(value) + value_length) + value + tag_field + b"\x15"
+
+
+def scalar_payload(prefix: bytes, point: ScalarPoint) -> bytes:
+    """Return a serialized `Event` holding one scalar, given `scalar_prefix(tag)`."""
+    return _event_prefix(point.wall_time, point.step) + prefix + _float32_bytes(point.value)
 
 
 def _varint_lengths(steps: np.ndarray) -> np.ndarray:
@@ -112,12 +109,14 @@ def _scatter(out: np.ndarray, starts: np.ndarray, rows: np.ndarray) -> None:
     out[starts[:, None] + np.arange(rows.shape[1])] = rows
 
 
-def scalar_records(tag_field: bytes, points: Sequence[ScalarPoint]) -> bytes:
+def scalar_records(prefix: bytes, points: Sequence[ScalarPoint]) -> bytes:
     """Return framed records of scalar events of one metric, one point at a time."""
-    return b"".join(tfrecord.frame(scalar_payload(tag_field, point)) for point in points)
+    if len(points) == 1:  # the common single-point POST, without a generator
+        return tfrecord.frame(scalar_payload(prefix, points[0]))
+    return b"".join(tfrecord.frame(scalar_payload(prefix, point)) for point in points)
 
 
-def columns_records(tag_fields: Sequence[bytes], columns: ScalarColumns) -> bytes:
+def columns_records(prefixes: Sequence[bytes], columns: ScalarColumns) -> bytes:
     """Return framed records of many scalars at once, byte for byte what `scalar_records` gives.
 
     Every field of every record is written a whole column at a time into one buffer: the
@@ -127,7 +126,6 @@ def columns_records(tag_fields: Sequence[bytes], columns: ScalarColumns) -> byte
     omit a zero field).
     """
     count = len(columns)
-    prefixes = [_summary_prefix(field) for field in tag_fields]
     prefix_table = np.frombuffer(b"".join(prefixes), dtype=np.uint8)
     prefix_lengths = np.array([len(prefix) for prefix in prefixes], dtype=np.int64)
     prefix_starts = _exclusive_cumsum(prefix_lengths)

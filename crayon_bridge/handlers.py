@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from .params import (
     parse_bool,
     parse_count,
     parse_histogram_body,
+    parse_query,
     parse_scalar_body,
     require_query,
 )
@@ -75,8 +76,13 @@ async def _parse_body(request: web.Request, parser: Callable[..., T], *args) -> 
     return parser(jsonio.loads(body), *args)
 
 
+def _query(request: web.Request) -> Mapping[str, str]:
+    """The request's query parameters, decoded once per distinct query string (cached)."""
+    return parse_query(request.rel_url.raw_query_string)
+
+
 def _experiment_param(request: web.Request) -> str:
-    return require_query(request.query, "xp")
+    return require_query(_query(request), "xp")
 
 
 async def get_version(request: web.Request) -> web.Response:
@@ -87,7 +93,7 @@ async def get_version(request: web.Request) -> web.Response:
 async def get_data(request: web.Request) -> web.Response:
     """`GET /data`: all experiment names; with `xp`, that experiment's metric names."""
     store = request.app[STORE_KEY]
-    name = optional_query(request.query, "xp")
+    name = optional_query(_query(request), "xp")
     if name is None:
         return _json(jsonio.dumps(store.names()))
     info = await asyncio.to_thread(store.read, name, _metric_names)
@@ -125,7 +131,7 @@ async def post_scalars(request: web.Request) -> web.Response:
     """`POST /data/scalars?xp=[&name=]`: one point, a list of points, or points by metric."""
     config = request.app[CONFIG_KEY]
     experiment = request.app[STORE_KEY].get(_experiment_param(request))
-    name = optional_query(request.query, "name")
+    name = optional_query(_query(request), "name")
     batch = await _parse_body(request, parse_scalar_body, name, config.limits)
     await _store(request, experiment.append_scalars, batch)
     return web.Response(text="ok")
@@ -135,9 +141,9 @@ async def get_scalars(request: web.Request) -> web.StreamResponse:
     """`GET /data/scalars?xp=&name=[&after=][&max_points=]`: `[[wall_time, step, value], ...]`."""
     store = request.app[STORE_KEY]
     cache = request.app[ROWS_CACHE_KEY]
-    name = require_query(request.query, "name")
-    after = parse_count(request.query, "after") or 0
-    max_points = parse_count(request.query, "max_points")
+    name = require_query(_query(request), "name")
+    after = parse_count(_query(request), "after") or 0
+    max_points = parse_count(_query(request), "max_points")
     if max_points == 0:
         raise BadRequest("query parameter 'max_points' must be at least 1")
     pieces = await asyncio.to_thread(
@@ -178,8 +184,8 @@ async def post_histograms(request: web.Request) -> web.Response:
     """`POST /data/histograms?xp=&name=[&tobuild=]`: one histogram or a list of them."""
     config = request.app[CONFIG_KEY]
     experiment = request.app[STORE_KEY].get(_experiment_param(request))
-    name = require_query(request.query, "name")
-    tobuild = parse_bool(request.query, "tobuild")
+    name = require_query(_query(request), "name")
+    tobuild = parse_bool(_query(request), "tobuild")
     points = await _parse_body(request, parse_histogram_body, name, tobuild, config.limits)
     await _store(request, experiment.append_histograms, name, points)
     return web.Response(text="ok")
@@ -188,8 +194,8 @@ async def post_histograms(request: web.Request) -> web.Response:
 async def get_histograms(request: web.Request) -> web.Response:
     """`GET /data/histograms?xp=&name=[&after=]`: `[[wall_time, step, [min, max, ...]], ...]`."""
     store = request.app[STORE_KEY]
-    name = require_query(request.query, "name")
-    after = parse_count(request.query, "after") or 0
+    name = require_query(_query(request), "name")
+    after = parse_count(_query(request), "after") or 0
     body = await asyncio.to_thread(
         store.read,
         _experiment_param(request),
@@ -252,7 +258,7 @@ async def post_backup(request: web.Request) -> web.Response:
     config = request.app[CONFIG_KEY]
     store = request.app[STORE_KEY]
     name = check_experiment_name(_experiment_param(request))
-    if not parse_bool(request.query, "force"):
+    if not parse_bool(_query(request), "force"):
         raise BadRequest(
             "restoring a backup drops all current data of the experiment; "
             "add force=true to the query to confirm"

@@ -7,6 +7,7 @@ refused; everything else (spaces, `~`, `$HOME`, shell characters, any script) is
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import BadRequest, PayloadTooLarge, clip
@@ -48,6 +49,12 @@ def check_metric_name(name: object, max_bytes: int) -> str:
     """Return `name` if it can be a TensorBoard tag, else raise a 4xx naming the rule."""
     if not isinstance(name, str):
         raise BadRequest(f"metric name must be a string, got {clip(name)}")
+    return _checked_metric_name(name, max_bytes)
+
+
+# Clients send the same few names with every point: remember the ones that passed.
+@functools.lru_cache(maxsize=4096)
+def _checked_metric_name(name: str, max_bytes: int) -> str:
     if not name:
         raise BadRequest("metric name must not be empty")
     if "\x00" in name:

@@ -6,9 +6,11 @@ was expected. A batch is validated whole before anything is stored.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -37,45 +39,33 @@ class Limits:
     max_histogram_values: int = 10_000_000
 
 
-def _single(query: Mapping[str, str], key: str) -> str | None:
-    """Return the one value of query parameter `key`, None when absent; refuse repeats."""
-    getall = getattr(query, "getall", None)
-    if getall is not None:
-        values = getall(key, [])
-        if len(values) > 1:
-            raise BadRequest(f"query parameter {key!r} is given {len(values)} times; give it once")
-    return query.get(key)
-
-
 def optional_query(query: Mapping[str, str], key: str) -> str | None:
-    """Return query parameter `key`, or None when absent; a repeated parameter is refused."""
-    return _single(query, key)
+    """Return query parameter `key`, or None when absent (repeats are refused by parse_query)."""
+    return query.get(key)
 
 
 def require_query(query: Mapping[str, str], key: str) -> str:
     """Return query parameter `key`, or raise BadRequest if it is missing or repeated."""
-    value = _single(query, key)
+    value = query.get(key)
     if value is None:
         raise BadRequest(f"query parameter {key!r} is required")
     return value
 
 
-def check_query_string(raw_query: str) -> None:
-    """Refuse a raw (still percent-encoded) query string that cannot be read one way only.
+# Clients repeat the same query strings (one experiment, a few metrics): remember the parsed ones.
+@functools.lru_cache(maxsize=1024)
+def parse_query(raw_query: str) -> Mapping[str, str]:
+    """Return the parameters of a raw (still percent-encoded) query string, read one way only.
 
-    aiohttp decodes invalid UTF-8 in the query to U+FFFD, which would silently rename an
-    experiment or metric; and a repeated parameter leaves open which value is meant.
+    aiohttp would decode invalid UTF-8 to U+FFFD, which would silently rename an experiment or
+    metric; and a repeated parameter leaves open which value is meant. Both are refused here,
+    for every route, before any handler runs.
 
     Raises:
         BadRequest: a parameter is repeated, or decodes to invalid UTF-8.
     """
-    fields = raw_query.split("&")
-    if "%" not in raw_query and raw_query.isascii():  # the common case, checked cheaply
-        keys = [field.partition("=")[0].replace("+", " ") for field in fields if field]
-        if len(keys) == len(set(keys)):
-            return
-    seen: set[str] = set()
-    for field in fields:
+    parameters: dict[str, str] = {}
+    for field in raw_query.split("&"):
         if not field:
             continue
         raw_key, _, raw_value = field.partition("=")
@@ -88,15 +78,16 @@ def check_query_string(raw_query: str) -> None:
                     f"query parameter {clip(raw_key)} is not valid UTF-8 once percent-decoded, "
                     f"got {clip(raw)}; percent-encode names as UTF-8"
                 ) from None
-        key = texts[0]
-        if key in seen:
+        key, value = texts
+        if key in parameters:
             raise BadRequest(f"query parameter {clip(key)} is given more than once; give it once")
-        seen.add(key)
+        parameters[key] = value
+    return MappingProxyType(parameters)  # shared by the cache: read-only
 
 
 def parse_bool(query: Mapping[str, str], key: str) -> bool | None:
     """Return a boolean query parameter (`true`/`1`/`yes`, any case), or None when absent."""
-    value = _single(query, key)
+    value = query.get(key)
     if value is None:
         return None
     lowered = value.strip().lower()
@@ -109,7 +100,7 @@ def parse_bool(query: Mapping[str, str], key: str) -> bool | None:
 
 def parse_count(query: Mapping[str, str], key: str) -> int | None:
     """Return a non-negative integer query parameter (at most 2**63-1), or None when absent."""
-    value = _single(query, key)
+    value = query.get(key)
     if value is None:
         return None
     digits = value.lstrip("0") or "0"  # int() refuses over 4300 digits, leading zeros included

@@ -22,7 +22,7 @@ from typing import BinaryIO, TypeVar
 from . import tfrecord
 from .backup import ArchiveLimits, remove_quietly, unpack_archive
 from .errors import Conflict, NotFound, StorageError
-from .events import columns_records, histogram_payload, scalar_records, scalar_value_bytes
+from .events import columns_records, histogram_payload, scalar_prefix, scalar_records
 from .models import HistogramPoint, ScalarColumns, ScalarPoint
 from .names import RESERVED_DIRECTORY, check_experiment_name
 from .reader import ExperimentIndex, is_event_file
@@ -77,7 +77,7 @@ class Experiment:
         self._totals = totals
         self._write_lock = threading.Lock()
         self._writer: EventFileWriter | None = None
-        self._tag_fields: dict[str, bytes] = {}
+        self._prefixes: dict[str, bytes] = {}
         self.closed = False
 
     def open_writer(self) -> None:
@@ -117,11 +117,11 @@ class Experiment:
                     "nothing of this request was stored, retry once the cause is fixed"
                 ) from exc
 
-    def _tag_field(self, tag: str) -> bytes:
-        tag_field = self._tag_fields.get(tag)
-        if tag_field is None:
-            tag_field = self._tag_fields[tag] = scalar_value_bytes(tag)
-        return tag_field
+    def _prefix(self, tag: str) -> bytes:
+        prefix = self._prefixes.get(tag)
+        if prefix is None:
+            prefix = self._prefixes[tag] = scalar_prefix(tag)
+        return prefix
 
     def append_scalars(self, batch: Mapping[str, Sequence[ScalarPoint]] | ScalarColumns) -> int:
         """Store every point of `batch` with one write; return the count.
@@ -129,12 +129,11 @@ class Experiment:
         `batch` maps metric names to points, or holds many points as columns.
         """
         if isinstance(batch, ScalarColumns):
-            tag_fields = [self._tag_field(tag) for tag in batch.tags]
-            records = columns_records(tag_fields, batch)
+            records = columns_records([self._prefix(tag) for tag in batch.tags], batch)
             count = len(batch)
         else:
             records = b"".join(
-                scalar_records(self._tag_field(tag), points) for tag, points in batch.items()
+                scalar_records(self._prefix(tag), points) for tag, points in batch.items()
             )
             count = sum(map(len, batch.values()))
         self._append(records, count)

@@ -13,6 +13,7 @@ the end of a file, which readers skip and never mistake for data.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterator
 
@@ -39,12 +40,16 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
+@functools.lru_cache(maxsize=4096)
+def _header(length: int) -> bytes:
+    """The 12 header bytes of a record of `length` (records of a metric share a few lengths)."""
+    packed = _LENGTH.pack(length)
+    return packed + _CRC.pack(masked_crc32c(packed))
+
+
 def frame(payload: bytes) -> bytes:
     """Return `payload` framed as one TFRecord."""
-    length = _LENGTH.pack(len(payload))
-    return b"".join(
-        (length, _CRC.pack(masked_crc32c(length)), payload, _CRC.pack(masked_crc32c(payload)))
-    )
+    return _header(len(payload)) + payload + _CRC.pack(masked_crc32c(payload))
 
 
 def iter_payloads(buffer: bytes, start: int = 0) -> Iterator[tuple[bytes, int]]:

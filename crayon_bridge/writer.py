@@ -52,8 +52,10 @@ def new_event_file_name(existing: list[str], now: float) -> str:
 
 
 def _write_all(fd: int, data: bytes) -> int:
+    written = os.write(fd, data)
+    if written == len(data):  # the common case: one call, no copy
+        return written
     view = memoryview(data)
-    written = 0
     while written < len(view):
         count = os.write(fd, view[written:])
         if count <= 0:  # never for a regular file, but a loop here would hang the server

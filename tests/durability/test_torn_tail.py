@@ -19,7 +19,7 @@ from durability_support import (
 )
 
 from crayon_bridge import tfrecord
-from crayon_bridge.events import scalar_payload, scalar_value_bytes
+from crayon_bridge.events import scalar_payload, scalar_prefix
 from crayon_bridge.models import ScalarPoint
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,7 @@ TORN_STEP = 123_456_789  # the step of the half-written record: never to be read
 
 def _record() -> bytes:
     wall_time, step, value = point(TORN_STEP)
-    payload = scalar_payload(scalar_value_bytes(METRIC), ScalarPoint(wall_time, step, value))
+    payload = scalar_payload(scalar_prefix(METRIC), ScalarPoint(wall_time, step, value))
     return tfrecord.frame(payload)
 
 

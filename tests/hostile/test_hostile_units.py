@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from multidict import MultiDict
 
 from crayon_bridge.errors import BadRequest, PayloadTooLarge, clip
 from crayon_bridge.names import check_experiment_name, check_metric_name
-from crayon_bridge.params import check_query_string, optional_query, parse_count, require_query
+from crayon_bridge.params import optional_query, parse_count, parse_query, require_query
 
 
 @pytest.mark.parametrize(
@@ -27,7 +26,16 @@ from crayon_bridge.params import check_query_string, optional_query, parse_count
 )
 def test_query_strings_that_read_one_way(raw: str) -> None:
     """Valid UTF-8, plus signs, bare flags and stray percent signs are accepted."""
-    check_query_string(raw)
+    parse_query(raw)
+
+
+def test_query_strings_are_decoded_as_forms_are() -> None:
+    """Percent-escapes are UTF-8, `+` is a space, a bare flag is an empty value."""
+    assert dict(parse_query("xp=my+run&name=train%2Floss%20%C3%A9&force")) == {
+        "xp": "my run",
+        "name": "train/loss é",
+        "force": "",
+    }
 
 
 @pytest.mark.parametrize(
@@ -56,17 +64,15 @@ def test_query_strings_that_read_one_way(raw: str) -> None:
 def test_query_strings_that_are_refused(raw: str, fragment: str) -> None:
     """Invalid UTF-8 (which aiohttp would turn into U+FFFD) and repeats are refused."""
     with pytest.raises(BadRequest, match=fragment):
-        check_query_string(raw)
+        parse_query(raw)
 
 
-def test_repeated_parameters_are_refused_by_the_readers() -> None:
-    """The readers of query parameters refuse a repeated one, naming it."""
-    query = MultiDict([("xp", "a"), ("xp", "b"), ("name", "m")])
-    with pytest.raises(BadRequest, match="'xp' is given 2 times"):
-        require_query(query, "xp")
-    with pytest.raises(BadRequest, match="'xp' is given 2 times"):
-        optional_query(query, "xp")
-    assert optional_query(query, "name") == "m" and optional_query(query, "after") is None
+def test_the_readers_name_what_is_missing() -> None:
+    """Readers of query parameters take a parsed query and name a missing parameter."""
+    query = parse_query("xp=a&name=m")
+    assert require_query(query, "xp") == "a" and optional_query(query, "after") is None
+    with pytest.raises(BadRequest, match="'force' is required"):
+        require_query(query, "force")
 
 
 @pytest.mark.parametrize(

@@ -29,9 +29,7 @@ def protobuf_scalar(wall_time, step, value, tag) -> bytes:
 
 @pytest.mark.parametrize(("wall_time", "step", "value", "tag"), CASES)
 def test_scalar_payload_equals_protobuf_serialisation(wall_time, step, value, tag):
-    payload = events.scalar_payload(
-        events.scalar_value_bytes(tag), ScalarPoint(wall_time, step, value)
-    )
+    payload = events.scalar_payload(events.scalar_prefix(tag), ScalarPoint(wall_time, step, value))
     assert payload == protobuf_scalar(wall_time, step, value, tag)
 
 

@@ -18,7 +18,7 @@ def scalar_columns(body: list):
 def slow_records(tag: str, body: list) -> bytes:
     """Encode through the point-by-point validator, with the fast path out of the way."""
     points = [parse_scalar_body(point, tag, Limits())[tag][0] for point in body]
-    return events.scalar_records(events.scalar_value_bytes(tag), points)
+    return events.scalar_records(events.scalar_prefix(tag), points)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -36,7 +36,7 @@ def test_fast_path_encodes_the_same_bytes_as_the_slow_path(seed):
     body[3][0] = 1700000000  # an integer wall time
     columns = columns_of({"loss/a b": body})
     assert columns is not None
-    tag_field = events.scalar_value_bytes("loss/a b")
+    tag_field = events.scalar_prefix("loss/a b")
     assert events.columns_records([tag_field], columns) == slow_records("loss/a b", body)
 
 
@@ -53,7 +53,7 @@ def test_many_metrics_encode_the_same_bytes_as_the_slow_path():
     }
     columns = columns_of(body)
     assert columns is not None and columns.tags == tuple(tags)
-    fields = [events.scalar_value_bytes(tag) for tag in tags]
+    fields = [events.scalar_prefix(tag) for tag in tags]
     expected = b"".join(slow_records(tag, points) for tag, points in body.items())
     assert events.columns_records(fields, columns) == expected
 

@@ -67,7 +67,7 @@ def write(directory: Path, chunks: list[bytes]) -> bytes:
 
 
 def mixed_chunks() -> list[bytes]:
-    loss, acc = events.scalar_value_bytes("loss"), events.scalar_value_bytes("acc/é")
+    loss, acc = events.scalar_prefix("loss"), events.scalar_prefix("acc/é")
     hist = Histogram(0.0, 1.0, 1.0, 1.0, 1.0, (1.0,), (1.0,))
     return [
         events.columns_records([loss], columns(0, 300, 1)),  # steps cross 127 -> 128: two lengths
@@ -86,7 +86,7 @@ def test_index_equals_reference_on_a_mixed_file(tmp_path):
 
 @pytest.mark.parametrize("interleave", [1, 7, 33, 100])
 def test_index_equals_reference_on_interleaved_tags(tmp_path, interleave):
-    tags = [events.scalar_value_bytes(f"m{i}") for i in range(3)]
+    tags = [events.scalar_prefix(f"m{i}") for i in range(3)]
     chunks = [
         events.columns_records([tags[i % 3]], columns(1000 + i * interleave, interleave, i))
         for i in range(30)
@@ -116,7 +116,7 @@ def test_incremental_reads_equal_a_full_read(tmp_path):
 
 
 def test_damage_in_a_run_keeps_the_records_before_it(tmp_path):
-    good = events.columns_records([events.scalar_value_bytes("loss")], columns(1000, 200, 5))
+    good = events.columns_records([events.scalar_prefix("loss")], columns(1000, 200, 5))
     damaged = bytearray(good)
     record = len(good) // 200
     damaged[150 * record + 20] ^= 0xFF  # a byte inside the payload of record 150
@@ -140,7 +140,7 @@ def test_runs_are_decoded_in_bulk(tmp_path, monkeypatch):
     )
     write(
         tmp_path / "xp",
-        [events.columns_records([events.scalar_value_bytes("x")], columns(200, 10_000, 6))],
+        [events.columns_records([events.scalar_prefix("x")], columns(200, 10_000, 6))],
     )
     assert len(index_read(tmp_path / "xp")["x"]) == 10_000
     assert sum(seen) == 10_000
