@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-batch-points", type=int, default=1_000_000, help="points per request at most"
     )
     parser.add_argument(
+        "--max-metric-name-bytes", type=int, default=1024, help="metric name length at most"
+    )
+    parser.add_argument(
+        "--max-histogram-values",
+        type=int,
+        default=10_000_000,
+        help="values per histogram to build at most",
+    )
+    parser.add_argument(
         "--max-archive-entries", type=int, default=1000, help="files per backup archive at most"
     )
     parser.add_argument(
@@ -101,7 +110,11 @@ def serve(argv: list[str]) -> int:
         token=args.token or None,
         fsync=args.fsync,
         max_body_bytes=args.max_body_mb * MIB,
-        limits=Limits(max_batch_points=args.max_batch_points),
+        limits=Limits(
+            max_batch_points=args.max_batch_points,
+            max_metric_name_bytes=args.max_metric_name_bytes,
+            max_histogram_values=args.max_histogram_values,
+        ),
         archive_limits=ArchiveLimits(
             max_upload_bytes=args.max_upload_mb * MIB,
             max_entries=args.max_archive_entries,

@@ -165,7 +165,7 @@ async def get_scalars(request: web.Request) -> web.StreamResponse:
 def _series(series_by_name: dict, name: str, kind: str):
     series = series_by_name.get(name)
     if series is None:
-        raise NotFound(f"unknown {kind} metric {name!r}")
+        raise NotFound(f"unknown {kind} metric {clip(name)}")
     return series
 
 

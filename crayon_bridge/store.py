@@ -21,7 +21,7 @@ from typing import BinaryIO, TypeVar
 
 from . import tfrecord
 from .backup import ArchiveLimits, remove_quietly, unpack_archive
-from .errors import Conflict, NotFound, StorageError
+from .errors import Conflict, NotFound, StorageError, clip
 from .events import columns_records, histogram_payload, scalar_prefix, scalar_records
 from .models import HistogramPoint, ScalarColumns, ScalarPoint
 from .names import RESERVED_DIRECTORY, check_experiment_name
@@ -87,7 +87,7 @@ class Experiment:
 
     def _ensure_writer(self) -> EventFileWriter:
         if self.closed:
-            raise NotFound(f"experiment {self.name!r} was deleted")
+            raise NotFound(f"experiment {clip(self.name)} was deleted")
         if self._writer is None or self._writer.broken:
             broken = self._writer
             if broken is not None:
@@ -109,7 +109,7 @@ class Experiment:
                 self._ensure_writer().append(records)
                 self._totals.add(points, len(records))
             except FileNotFoundError as exc:
-                raise NotFound(f"experiment {self.name!r} was deleted") from exc
+                raise NotFound(f"experiment {clip(self.name)} was deleted") from exc
             except OSError as exc:
                 log.error("write to experiment %r failed: %s", self.name, exc)
                 raise StorageError(
@@ -152,7 +152,7 @@ class Experiment:
             try:
                 self.index.refresh()
             except FileNotFoundError as exc:
-                raise NotFound(f"experiment {self.name!r} was deleted") from exc
+                raise NotFound(f"experiment {clip(self.name)} was deleted") from exc
             yield self.index
 
     def close(self) -> None:
@@ -218,7 +218,7 @@ class ExperimentStore:
         """Return the experiment called `name`, or raise NotFound."""
         experiment = self._experiments.get(name)
         if experiment is None:
-            raise NotFound(f"unknown experiment {name!r}")
+            raise NotFound(f"unknown experiment {clip(name)}")
         return experiment
 
     def _check_new_name(self, name: str) -> None:

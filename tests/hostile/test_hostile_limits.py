@@ -143,6 +143,10 @@ def test_cli_limits_reach_the_bridge(server_factory) -> None:
         "5",
         "--max-unpacked-mb",
         "1",
+        "--max-metric-name-bytes",
+        "8",
+        "--max-histogram-values",
+        "4",
     )
     url = server.url
     assert requests.post(url + "/data", json="xp", timeout=30).status_code == 200
@@ -158,6 +162,11 @@ def test_cli_limits_reach_the_bridge(server_factory) -> None:
     big = make_zip([(EVENTS, GOOD_RECORD * ((1 << 20) // len(GOOD_RECORD) + 1))])
     resp = requests.post(restore, data=big, timeout=30)
     assert resp.status_code == 413 and f"at most {1 << 20}" in resp.text
+    resp = requests.post(url + "/data/scalars?xp=xp&name=123456789", json=points(1)[0], timeout=30)
+    assert resp.status_code == 413 and "at most 8" in resp.text
+    values = [1.0, 2.0, 3.0, 4.0, 5.0]
+    resp = requests.post(url + "/data/histograms?xp=xp&name=h", json=[1, 0, values], timeout=30)
+    assert resp.status_code == 413 and "at most 4" in resp.text
     resp = requests.get(url + "/data?xp=xp", timeout=30)
     assert resp.json() == {"scalars": [], "histograms": []}
 
