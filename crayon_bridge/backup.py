@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-import google_crc32c
-
+from . import tfrecord
 from .errors import BadRequest, PayloadTooLarge, StorageError, clip
 from .reader import ExperimentIndex, is_event_file
 
@@ -84,9 +83,6 @@ _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _MAX_COMMENT = 0xFFFF
 # Generous central directory bytes per entry (46 fixed, the name, extra fields and a comment).
 _DIRECTORY_BYTES_PER_ENTRY = 4096
-# TFRecord framing (see tfrecord.py): length, its masked CRC32C, payload, its masked CRC32C.
-_RECORD_HEADER = struct.Struct("<QI")
-_RECORD_FOOTER = struct.Struct("<I")
 
 
 def _directory_size(handle: BinaryIO) -> tuple[int, int] | None:
@@ -180,64 +176,12 @@ def _describe(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-def _mask(crc: int) -> int:
-    """TensorFlow's CRC mask (tfrecord.masked_crc32c without the checksum)."""
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-class _FramingCheck:
-    """Checks the TFRecord framing of an event file as it streams by, chunk after chunk.
-
-    Junk (a zip bomb of zeros, a renamed file) fails at its first record instead of after
-    gigabytes are written. A torn last record is let through: the full parse cuts it off.
-    """
-
-    def __init__(self, where: str) -> None:
-        self._where = where
-        self._buffer = bytearray()  # the header or footer being collected
-        self._payload_left = -1  # -1: collecting a header; otherwise payload bytes still due
-        self._crc = 0
-
-    def feed(self, chunk: bytes) -> None:
-        """Check the next bytes of the file; raise BadRequest at the first bad checksum."""
-        view = memoryview(chunk)
-        while view:
-            if self._payload_left < 0:
-                view = self._collect(view, _RECORD_HEADER.size)
-                if len(self._buffer) == _RECORD_HEADER.size:
-                    length, length_crc = _RECORD_HEADER.unpack(self._buffer)
-                    if _mask(google_crc32c.value(bytes(self._buffer[:8]))) != length_crc:
-                        raise self._damaged("a bad record length checksum")
-                    self._buffer.clear()
-                    self._payload_left, self._crc = length, 0
-            elif self._payload_left > 0:
-                part = view[: self._payload_left]
-                self._crc = google_crc32c.extend(self._crc, bytes(part))
-                self._payload_left -= len(part)
-                view = view[len(part) :]
-            else:
-                view = self._collect(view, _RECORD_FOOTER.size)
-                if len(self._buffer) == _RECORD_FOOTER.size:
-                    if _RECORD_FOOTER.unpack(self._buffer)[0] != _mask(self._crc):
-                        raise self._damaged("a bad record checksum")
-                    self._buffer.clear()
-                    self._payload_left = -1
-
-    def _collect(self, view: memoryview, size: int) -> memoryview:
-        take = size - len(self._buffer)
-        self._buffer += view[:take]
-        return view[take:]
-
-    def _damaged(self, what: str) -> BadRequest:
-        return BadRequest(f"{self._where} is not a TensorBoard event file: it has {what}")
-
-
 def _unpack_entry(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int, limit: int
 ) -> int:
     """Copy one entry to `target`, checked as it goes, at most `budget` bytes; return the count."""
     where = f"archive entry {clip(info.filename)}"
-    check = _FramingCheck(where)
+    check = tfrecord.FramingCheck()
     copied = 0
     with open(target, "xb") as out:
         try:
@@ -255,7 +199,10 @@ def _unpack_entry(
                 copied += len(chunk)
                 if copied > budget:
                     raise PayloadTooLarge(f"archive unpacks to more than {limit} bytes")
-                check.feed(chunk)
+                try:  # junk (a bomb of zeros, a renamed file) fails at its first record
+                    check.feed(chunk)
+                except tfrecord.CorruptRecordError as exc:
+                    raise BadRequest(f"{where} is not a TensorBoard event file: {exc}") from exc
                 out.write(chunk)
 
 

@@ -21,7 +21,7 @@ from typing import BinaryIO, TypeVar
 
 from . import tfrecord
 from .backup import ArchiveLimits, remove_quietly, unpack_archive
-from .errors import Conflict, NotFound, StorageError, clip
+from .errors import ApiError, Conflict, NotFound, StorageError, clip
 from .events import columns_records, histogram_payload, scalar_prefix, scalar_records
 from .models import HistogramPoint, ScalarColumns, ScalarPoint
 from .names import RESERVED_DIRECTORY, check_experiment_name
@@ -194,7 +194,7 @@ class ExperimentStore:
             return False
         try:
             check_experiment_name(entry.name)
-        except Exception:
+        except ApiError:
             log.warning("ignoring directory %r: not a valid experiment name", entry.name)
             return False
         with os.scandir(entry.path) as files:

@@ -34,10 +34,14 @@ class CorruptRecordError(ValueError):
     """A complete record whose length or payload CRC does not match: the file is damaged."""
 
 
-def masked_crc32c(data: bytes) -> int:
-    """Return TensorFlow's masked CRC32C of `data` (the CRC rotated right by 15, plus a delta)."""
-    crc = google_crc32c.value(data)
+def mask(crc: int) -> int:
+    """Return TensorFlow's masked form of a CRC32C (rotated right by 15, plus a delta)."""
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes) -> int:
+    """Return TensorFlow's masked CRC32C of `data`."""
+    return mask(google_crc32c.value(data))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -86,3 +90,50 @@ def mask_crcs(crcs: np.ndarray) -> np.ndarray:
     crcs = crcs.astype(np.uint64)
     rotated = ((crcs >> 15) | (crcs << 17)) & 0xFFFFFFFF
     return ((rotated + _MASK_DELTA) & 0xFFFFFFFF).astype("<u4")
+
+
+class FramingCheck:
+    """Checks the framing of an event file as it streams by, chunk after chunk.
+
+    For uploads: junk fails at its first record instead of after gigabytes are written. A torn
+    last record passes (a reader skips it); every complete record's checksums must match.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()  # the header or footer being collected
+        self._payload_left = -1  # -1: collecting a header; otherwise payload bytes still due
+        self._crc = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """Check the next bytes of the file.
+
+        Raises:
+            CorruptRecordError: a record's length or payload checksum does not match.
+        """
+        view = memoryview(chunk)
+        while view:
+            if self._payload_left < 0:
+                view = self._collect(view, HEADER_SIZE)
+                if len(self._buffer) == HEADER_SIZE:
+                    length, length_crc = _HEADER.unpack(self._buffer)
+                    if masked_crc32c(bytes(self._buffer[:8])) != length_crc:
+                        raise CorruptRecordError("a bad record length checksum")
+                    self._buffer.clear()
+                    self._payload_left, self._crc = length, 0
+            elif self._payload_left > 0:
+                part = view[: self._payload_left]
+                self._crc = google_crc32c.extend(self._crc, bytes(part))
+                self._payload_left -= len(part)
+                view = view[len(part) :]
+            else:
+                view = self._collect(view, FOOTER_SIZE)
+                if len(self._buffer) == FOOTER_SIZE:
+                    if _CRC.unpack(self._buffer)[0] != mask(self._crc):
+                        raise CorruptRecordError("a bad record checksum")
+                    self._buffer.clear()
+                    self._payload_left = -1
+
+    def _collect(self, view: memoryview, size: int) -> memoryview:
+        take = size - len(self._buffer)
+        self._buffer += view[:take]
+        return view[take:]

@@ -68,3 +68,23 @@ def test_iter_payloads_raises_on_length_damage():
     data[0] = 0x7F  # the length now points past the end, and its CRC no longer matches
     with pytest.raises(tfrecord.CorruptRecordError, match="length checksum"):
         list(tfrecord.iter_payloads(bytes(data)))
+
+
+@pytest.mark.parametrize("chunk_size", [1, 5, 1000])
+def test_framing_check_accepts_good_records_in_any_chunks_and_a_torn_tail(chunk_size):
+    data = tfrecord.frame(b"first") + tfrecord.frame(b"x" * 300) + tfrecord.frame(b"torn")[:9]
+    check = tfrecord.FramingCheck()
+    for start in range(0, len(data), chunk_size):
+        check.feed(data[start : start + chunk_size])
+
+
+@pytest.mark.parametrize(
+    ("damage_at", "fragment"), [(0, "length checksum"), (14, "record checksum")]
+)
+def test_framing_check_refuses_damage_as_it_streams(damage_at, fragment):
+    data = bytearray(tfrecord.frame(b"payload") * 2)
+    data[len(data) // 2 + damage_at] ^= 0x01
+    check = tfrecord.FramingCheck()
+    with pytest.raises(tfrecord.CorruptRecordError, match=fragment):
+        for start in range(0, len(data), 3):
+            check.feed(bytes(data[start : start + 3]))
