@@ -81,10 +81,6 @@ def _query(request: web.Request) -> Mapping[str, str]:
     return parse_query(request.rel_url.raw_query_string)
 
 
-def _experiment_param(request: web.Request) -> str:
-    return require_query(_query(request), "xp")
-
-
 async def get_version(request: web.Request) -> web.Response:
     """`GET /`: the Crayon API version, exactly as stock clients expect it."""
     return web.Response(text=API_VERSION, headers={VERSION_HEADER: __version__})
@@ -115,13 +111,13 @@ async def post_data(request: web.Request) -> web.Response:
 async def delete_data(request: web.Request) -> web.Response:
     """`DELETE /data?xp=`: delete the experiment and all its files."""
     store = request.app[STORE_KEY]
-    await asyncio.to_thread(store.delete, _experiment_param(request))
+    await asyncio.to_thread(store.delete, require_query(_query(request), "xp"))
     return web.Response(text="ok")
 
 
-async def _store(request: web.Request, append, *args) -> None:
+async def _store(config: Config, append, *args) -> None:
     """Run an append inline (a write to the page cache is cheap) or, with fsync, in a thread."""
-    if request.app[CONFIG_KEY].fsync:
+    if config.fsync:
         await asyncio.to_thread(append, *args)
     else:
         append(*args)
@@ -130,10 +126,11 @@ async def _store(request: web.Request, append, *args) -> None:
 async def post_scalars(request: web.Request) -> web.Response:
     """`POST /data/scalars?xp=[&name=]`: one point, a list of points, or points by metric."""
     config = request.app[CONFIG_KEY]
-    experiment = request.app[STORE_KEY].get(_experiment_param(request))
-    name = optional_query(_query(request), "name")
+    query = _query(request)
+    experiment = request.app[STORE_KEY].get(require_query(query, "xp"))
+    name = optional_query(query, "name")
     batch = await _parse_body(request, parse_scalar_body, name, config.limits)
-    await _store(request, experiment.append_scalars, batch)
+    await _store(config, experiment.append_scalars, batch)
     return web.Response(text="ok")
 
 
@@ -141,14 +138,15 @@ async def get_scalars(request: web.Request) -> web.StreamResponse:
     """`GET /data/scalars?xp=&name=[&after=][&max_points=]`: `[[wall_time, step, value], ...]`."""
     store = request.app[STORE_KEY]
     cache = request.app[ROWS_CACHE_KEY]
-    name = require_query(_query(request), "name")
-    after = parse_count(_query(request), "after") or 0
-    max_points = parse_count(_query(request), "max_points")
+    query = _query(request)
+    name = require_query(query, "name")
+    after = parse_count(query, "after") or 0
+    max_points = parse_count(query, "max_points")
     if max_points == 0:
         raise BadRequest("query parameter 'max_points' must be at least 1")
     pieces = await asyncio.to_thread(
         store.read,
-        _experiment_param(request),
+        require_query(query, "xp"),
         lambda index: _scalar_rows_json(index, name, after, max_points, cache),
     )
     if len(pieces) == 1:
@@ -183,22 +181,24 @@ def _scalar_rows_json(
 async def post_histograms(request: web.Request) -> web.Response:
     """`POST /data/histograms?xp=&name=[&tobuild=]`: one histogram or a list of them."""
     config = request.app[CONFIG_KEY]
-    experiment = request.app[STORE_KEY].get(_experiment_param(request))
-    name = require_query(_query(request), "name")
-    tobuild = parse_bool(_query(request), "tobuild")
+    query = _query(request)
+    experiment = request.app[STORE_KEY].get(require_query(query, "xp"))
+    name = require_query(query, "name")
+    tobuild = parse_bool(query, "tobuild")
     points = await _parse_body(request, parse_histogram_body, name, tobuild, config.limits)
-    await _store(request, experiment.append_histograms, name, points)
+    await _store(config, experiment.append_histograms, name, points)
     return web.Response(text="ok")
 
 
 async def get_histograms(request: web.Request) -> web.Response:
     """`GET /data/histograms?xp=&name=[&after=]`: `[[wall_time, step, [min, max, ...]], ...]`."""
     store = request.app[STORE_KEY]
-    name = require_query(_query(request), "name")
-    after = parse_count(_query(request), "after") or 0
+    query = _query(request)
+    name = require_query(query, "name")
+    after = parse_count(query, "after") or 0
     body = await asyncio.to_thread(
         store.read,
-        _experiment_param(request),
+        require_query(query, "xp"),
         lambda index: jsonio.dumps_with_non_finite(
             _series(index.histograms, name, "histogram").rows[after:]
         ),
@@ -231,7 +231,7 @@ class _LoopSink:
 async def get_backup(request: web.Request) -> web.StreamResponse:
     """`GET /backup?xp=`: stream a zip of the experiment's event files (complete records only)."""
     store = request.app[STORE_KEY]
-    name = _experiment_param(request)
+    name = require_query(_query(request), "xp")
     snapshot = await asyncio.to_thread(store.snapshot, name)
     try:
         response = web.StreamResponse(
@@ -257,8 +257,9 @@ async def post_backup(request: web.Request) -> web.Response:
     """`POST /backup?xp=&force=true`: replace (or create) the experiment from a backup zip."""
     config = request.app[CONFIG_KEY]
     store = request.app[STORE_KEY]
-    name = check_experiment_name(_experiment_param(request))
-    if not parse_bool(_query(request), "force"):
+    query = _query(request)
+    name = check_experiment_name(require_query(query, "xp"))
+    if not parse_bool(query, "force"):
         raise BadRequest(
             "restoring a backup drops all current data of the experiment; "
             "add force=true to the query to confirm"

@@ -152,13 +152,13 @@ def _scalar_point(value: Any, where: str) -> ScalarPoint:
     return ScalarPoint(_wall_time(wall_time, where), _step(step, where), _to_float(number))
 
 
-def _is_batch(body: list) -> bool:
+def _is_batch(body: Any) -> bool:
     """A batch is a list of triples; a single point is a triple whose first item is a number."""
-    return bool(body) and isinstance(body[0], list)
+    return isinstance(body, list) and bool(body) and isinstance(body[0], list)
 
 
 def _scalar_points(body: Any, where: str) -> list[ScalarPoint]:
-    if isinstance(body, list) and _is_batch(body):
+    if _is_batch(body):
         return [_scalar_point(item, f"{where}, point {i}") for i, item in enumerate(body)]
     return [_scalar_point(body, where)]
 
@@ -181,7 +181,7 @@ def parse_scalar_body(
     """
     if metric is not None:
         check_metric_name(metric, limits.max_metric_name_bytes)
-        if not (isinstance(body, list) and _is_batch(body)):
+        if not _is_batch(body):
             return {metric: [_scalar_point(body, "body")]}
         _check_batch_size(len(body), limits)
         by_metric = {metric: body}
@@ -302,7 +302,7 @@ def parse_histogram_body(
     `tobuild` None means: infer from the body (a list of values is built, an object is prebuilt).
     """
     check_metric_name(metric, limits.max_metric_name_bytes)
-    if isinstance(body, list) and _is_batch(body):
+    if _is_batch(body):
         _check_batch_size(len(body), limits)
         return [
             _histogram_point(item, tobuild, f"histogram {i}", limits) for i, item in enumerate(body)
