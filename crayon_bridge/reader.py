@@ -135,9 +135,10 @@ class ExperimentIndex:
         for item in parsed.decoder.decode(payload):
             if item.scalar is not None:
                 point = item.scalar
-                parsed.scalars.setdefault(item.tag, ScalarSeries()).append(
-                    point.wall_time, point.step, point.value
-                )
+                series = parsed.scalars.get(item.tag)
+                if series is None:  # not setdefault, which builds a series per record
+                    series = parsed.scalars[item.tag] = ScalarSeries()
+                series.append(point.wall_time, point.step, point.value)
             elif item.histogram is not None:
                 parsed.histograms.setdefault(item.tag, HistogramSeries()).append(item.histogram)
 
