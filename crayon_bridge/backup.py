@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import stat
 import struct
@@ -23,7 +22,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from . import tfrecord
-from .errors import BadRequest, PayloadTooLarge, StorageError, clip
+from .errors import BadRequest, PayloadTooLarge, StorageError, clip, describe
+from .names import CONTROL_CHARACTERS, MAX_FILE_NAME_BYTES
 from .reader import ExperimentIndex, is_event_file
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,6 @@ def write_zip(files: Sequence[tuple[str, BinaryIO, int]], sink: BinaryIO) -> Non
 
 
 _ACCEPTED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_MAX_FILE_NAME_BYTES = 255
 # What zipfile raises on damaged or hostile archive bytes (found by fuzzing it).
 _DAMAGED = (
     zipfile.BadZipFile,
@@ -155,11 +153,11 @@ def _entry_file_name(info: zipfile.ZipInfo) -> str | None:
             f"{where} is not a TensorBoard event file (its name must contain 'tfevents')"
         )
     if (
-        _CONTROL.search(name)
-        or len(path.name.encode("utf-8", "surrogatepass")) > _MAX_FILE_NAME_BYTES
+        CONTROL_CHARACTERS.search(name)
+        or len(path.name.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES
     ):
         raise BadRequest(
-            f"{where} has control characters or a file name over {_MAX_FILE_NAME_BYTES} bytes"
+            f"{where} has control characters or a file name over {MAX_FILE_NAME_BYTES} bytes"
         )
     if info.compress_type not in _ACCEPTED_METHODS:
         raise BadRequest(
@@ -167,13 +165,6 @@ def _entry_file_name(info: zipfile.ZipInfo) -> str | None:
             "deflated entries are accepted (what `GET /backup` writes)"
         )
     return path.name
-
-
-def _describe(exc: BaseException) -> str:
-    """Return what went wrong, without a server path (an OSError's text names its file)."""
-    if isinstance(exc, OSError) and exc.errno:
-        return os.strerror(exc.errno)
-    return " ".join(str(exc).split())[:200]
 
 
 def _unpack_entry(
@@ -187,13 +178,13 @@ def _unpack_entry(
         try:
             source = archive.open(info)
         except _DAMAGED as exc:
-            raise BadRequest(f"{where} is damaged: {_describe(exc)}") from exc
+            raise BadRequest(f"{where} is damaged: {describe(exc)}") from exc
         with source:
             while True:
                 try:
                     chunk = source.read(_CHUNK)
                 except _DAMAGED as exc:
-                    raise BadRequest(f"{where} is damaged: {_describe(exc)}") from exc
+                    raise BadRequest(f"{where} is damaged: {describe(exc)}") from exc
                 if not chunk:
                     return copied
                 copied += len(chunk)
@@ -221,7 +212,7 @@ def unpack_archive(archive_path: Path, target: Path, limits: ArchiveLimits) -> E
     try:
         archive = zipfile.ZipFile(archive_path)
     except _DAMAGED as exc:
-        raise BadRequest(f"the upload is not a readable zip archive: {_describe(exc)}") from exc
+        raise BadRequest(f"the upload is not a readable zip archive: {describe(exc)}") from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_entries:
@@ -254,7 +245,7 @@ def unpack_archive(archive_path: Path, target: Path, limits: ArchiveLimits) -> E
                 budget -= _unpack_entry(archive, info, target / name, budget, limit)
         except OSError as exc:
             raise StorageError(
-                f"could not unpack the archive in the logdir: {_describe(exc)}"
+                f"could not unpack the archive in the logdir: {describe(exc)}"
             ) from exc
     return _check_unpacked(target)
 
@@ -267,7 +258,7 @@ def _check_unpacked(target: Path) -> ExperimentIndex:
         except Exception as exc:  # any failure to read the untrusted bytes is theirs
             log.warning("refusing an archive whose event files do not parse", exc_info=True)
             raise BadRequest(
-                f"an event file in the archive does not parse: {_describe(exc)}"
+                f"an event file in the archive does not parse: {describe(exc)}"
             ) from exc
         damaged = index.damaged_files()
         if damaged:

@@ -5,6 +5,7 @@ Only `app.bridge_middleware` turns them into responses. Messages never contain s
 
 from __future__ import annotations
 
+import os
 import reprlib
 from http import HTTPStatus
 
@@ -33,6 +34,18 @@ def clip(value: object, limit: int = _ECHO_LIMIT) -> str:
     except (ValueError, RecursionError):  # e.g. an int beyond Python's str conversion limit
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def os_reason(exc: OSError) -> str:
+    """Return the operating system's words for a failed file operation, without any path."""
+    return os.strerror(exc.errno) if exc.errno else str(exc.strerror or exc)
+
+
+def describe(exc: BaseException) -> str:
+    """Return what went wrong in one short line, without a server path (see `os_reason`)."""
+    if isinstance(exc, OSError) and exc.errno:
+        return os_reason(exc)
+    return " ".join(str(exc).split())[:200]
 
 
 class ApiError(Exception):

@@ -12,10 +12,11 @@ import re
 
 from .errors import BadRequest, PayloadTooLarge, clip
 
-MAX_EXPERIMENT_NAME_BYTES = 255  # the longest file name Linux file systems accept
+MAX_FILE_NAME_BYTES = 255  # the longest file name Linux file systems accept
+MAX_EXPERIMENT_NAME_BYTES = MAX_FILE_NAME_BYTES  # an experiment is a directory of that name
 RESERVED_DIRECTORY = ".crayon-bridge"  # the bridge's own staging area inside the logdir
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # refused in names that reach disk
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -33,7 +34,7 @@ def check_experiment_name(name: object) -> str:
     _check_encodable("experiment", name)
     if "/" in name or "\\" in name:
         raise BadRequest(f"experiment name {clip(name)} must not contain '/' or '\\'")
-    if _CONTROL.search(name):
+    if CONTROL_CHARACTERS.search(name):
         raise BadRequest(f"experiment name {clip(name)} must not contain control characters")
     size = len(name.encode("utf-8"))
     if size > MAX_EXPERIMENT_NAME_BYTES:

@@ -21,7 +21,7 @@ from typing import BinaryIO, TypeVar
 
 from . import tfrecord
 from .backup import ArchiveLimits, remove_quietly, unpack_archive
-from .errors import ApiError, Conflict, NotFound, StorageError, clip
+from .errors import ApiError, Conflict, NotFound, StorageError, clip, os_reason
 from .events import columns_records, histogram_payload, scalar_prefix, scalar_records
 from .models import HistogramPoint, ScalarColumns, ScalarPoint
 from .names import RESERVED_DIRECTORY, check_experiment_name
@@ -31,11 +31,6 @@ from .writer import EventFileWriter, fsync_directory
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-def _reason(exc: OSError) -> str:
-    """Return the operating system's words for a failed file operation, without any path."""
-    return os.strerror(exc.errno) if exc.errno else str(exc.strerror or exc)
 
 
 def _fsync_tree(directory: Path) -> None:
@@ -113,7 +108,7 @@ class Experiment:
             except OSError as exc:
                 log.error("write to experiment %r failed: %s", self.name, exc)
                 raise StorageError(
-                    f"could not store the points of experiment {self.name!r}: {_reason(exc)}; "
+                    f"could not store the points of experiment {self.name!r}: {os_reason(exc)}; "
                     "nothing of this request was stored, retry once the cause is fixed"
                 ) from exc
 
@@ -245,7 +240,9 @@ class ExperimentStore:
                     f"a file or directory named {name!r} already exists in the logdir"
                 ) from exc
             except OSError as exc:
-                raise StorageError(f"could not create experiment {name!r}: {_reason(exc)}") from exc
+                raise StorageError(
+                    f"could not create experiment {name!r}: {os_reason(exc)}"
+                ) from exc
             experiment = self._new_experiment(name)
             try:
                 experiment.open_writer()
@@ -253,7 +250,9 @@ class ExperimentStore:
                     fsync_directory(self.logdir)
             except OSError as exc:
                 shutil.rmtree(directory, ignore_errors=True)
-                raise StorageError(f"could not create experiment {name!r}: {_reason(exc)}") from exc
+                raise StorageError(
+                    f"could not create experiment {name!r}: {os_reason(exc)}"
+                ) from exc
             self._experiments[name] = experiment
             return experiment
 
@@ -268,7 +267,9 @@ class ExperimentStore:
                 trash = None
             except OSError as exc:  # still on disk: keep it, with a fresh writer
                 self._experiments[name] = self._new_experiment(name)
-                raise StorageError(f"could not delete experiment {name!r}: {_reason(exc)}") from exc
+                raise StorageError(
+                    f"could not delete experiment {name!r}: {os_reason(exc)}"
+                ) from exc
             del self._experiments[name]
         if trash is not None:
             shutil.rmtree(trash, ignore_errors=True)
@@ -333,7 +334,7 @@ class ExperimentStore:
             if self.fsync:
                 fsync_directory(self.logdir)
         except OSError as exc:  # disk full while unpacking: the experiment is untouched
-            raise StorageError(f"could not restore experiment {name!r}: {_reason(exc)}") from exc
+            raise StorageError(f"could not restore experiment {name!r}: {os_reason(exc)}") from exc
         finally:
             remove_quietly(target)
 

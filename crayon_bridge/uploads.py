@@ -8,7 +8,6 @@ small request write up to the limit to disk.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +15,15 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from .errors import BadRequest, PayloadTooLarge, StorageError, UnsupportedMediaType, clip
+from .errors import (
+    BadRequest,
+    PayloadTooLarge,
+    StorageError,
+    UnsupportedMediaType,
+    clip,
+    describe,
+    os_reason,
+)
 
 ARCHIVE_FIELD = "archive"
 _CHUNK = 256 << 10
@@ -81,14 +88,13 @@ async def receive_archive(request: web.Request, path: Path, limit: int) -> None:
                         raise _too_large(limit)
                     out.write(chunk)
             except _MALFORMED as exc:
-                reason = " ".join(str(exc).split())[:200]
                 raise BadRequest(
-                    f"the upload could not be read ({reason}); send the zip as a raw "
+                    f"the upload could not be read ({describe(exc)}); send the zip as a raw "
                     f"application/zip body or as the multipart form field {ARCHIVE_FIELD!r}"
                 ) from exc
     except OSError as exc:
         raise StorageError(
-            f"could not store the upload in the logdir: {os.strerror(exc.errno or 0)}; "
+            f"could not store the upload in the logdir: {os_reason(exc)}; "
             "nothing was changed, retry once the cause is fixed"
         ) from exc
     if received == 0:
