@@ -75,6 +75,9 @@ class Experiment:
         self._prefixes: dict[str, bytes] = {}
         self.closed = False
 
+    def _deleted(self) -> NotFound:
+        return NotFound(f"experiment {clip(self.name)} was deleted")
+
     def open_writer(self) -> None:
         """Create the experiment's first event file now (so TensorBoard lists it at once)."""
         with self._write_lock:
@@ -82,7 +85,7 @@ class Experiment:
 
     def _ensure_writer(self) -> EventFileWriter:
         if self.closed:
-            raise NotFound(f"experiment {clip(self.name)} was deleted")
+            raise self._deleted()
         if self._writer is None or self._writer.broken:
             broken = self._writer
             if broken is not None:
@@ -104,7 +107,7 @@ class Experiment:
                 self._ensure_writer().append(records)
                 self._totals.add(points, len(records))
             except FileNotFoundError as exc:
-                raise NotFound(f"experiment {clip(self.name)} was deleted") from exc
+                raise self._deleted() from exc
             except OSError as exc:
                 log.error("write to experiment %r failed: %s", self.name, exc)
                 raise StorageError(
@@ -147,7 +150,7 @@ class Experiment:
             try:
                 self.index.refresh()
             except FileNotFoundError as exc:
-                raise NotFound(f"experiment {clip(self.name)} was deleted") from exc
+                raise self._deleted() from exc
             yield self.index
 
     def close(self) -> None:
